@@ -1,0 +1,119 @@
+"""Wire schemas shared by every service: the quote request, the feature batch, the quote.
+
+Types and shapes are checked here (pydantic); business rules (ages, rated ranges)
+live in ``features.quote_errors`` so that batch scoring reports the same messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from quoteflow.features import AREAS, BRANDS, FEATURE_SCHEMA_VERSION, N_FEATURES
+
+Area = Literal[AREAS]  # type: ignore[valid-type]
+Brand = Literal[BRANDS]  # type: ignore[valid-type]
+
+QUOTE_EXAMPLE = {
+    "driver_birth_date": "1985-04-12",
+    "vehicle_first_registration_date": "2019-09-01",
+    "vehicle_power": 6,
+    "vehicle_brand": "B12",
+    "area": "C",
+    "bonus_malus": 50,
+    "customer_key": "cust-0001",
+    "quote_date": "2026-11-23",
+}
+
+
+class QuoteRequest(BaseModel):
+    """What the website sends. Ages are derived at the quote date, never typed in."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [QUOTE_EXAMPLE]})
+
+    driver_birth_date: dt.date
+    vehicle_first_registration_date: dt.date
+    vehicle_power: int = Field(strict=True, description="fiscal horsepower")
+    vehicle_brand: Brand
+    area: Area = Field(description="A (rural) .. E (dense urban)")
+    bonus_malus: int = Field(strict=True, description="French bonus-malus coefficient x100")
+    customer_key: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$",
+        description="stable key of the customer: keeps them on one model during a rollout",
+    )
+    quote_date: dt.date | None = Field(default=None, description="defaults to today (UTC)")
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(BaseModel):
+    detail: list[FieldError]
+
+
+class FeaturesResponse(BaseModel):
+    """preprocess -> router: the model input for one quote."""
+
+    schema_version: str = FEATURE_SCHEMA_VERSION
+    features: list[float] = Field(min_length=N_FEATURES, max_length=N_FEATURES)
+    customer_key: str | None = None
+    quote_date: dt.date
+
+
+class PredictRequest(BaseModel):
+    """router -> inference: a batch of feature vectors of one schema version."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"schema_version": FEATURE_SCHEMA_VERSION,
+                                         "features": [[0.0] * N_FEATURES]}]},
+    )
+
+    schema_version: str
+    features: list[list[float]] = Field(min_length=1, max_length=10_000)
+
+
+class PriceBreakdown(BaseModel):
+    expected_frequency: float = Field(description="claims per policy-year")
+    expected_severity: float = Field(description="mean claim amount")
+    pure_premium: float
+    expense_loading: float = Field(description="fraction added for expenses")
+    profit_loading: float = Field(description="fraction added for profit")
+    minimum_premium: float
+    minimum_applied: bool
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+    sha256: str
+
+
+class Prediction(BaseModel):
+    premium: float
+    breakdown: PriceBreakdown
+
+
+class PredictResponse(BaseModel):
+    model: ModelRef
+    currency: str
+    predictions: list[Prediction]
+
+
+class QuoteModel(BaseModel):
+    name: str
+    version: str
+    color: Literal["blue", "green"]
+
+
+class QuoteResponse(BaseModel):
+    quote_id: str
+    premium: float
+    currency: str
+    breakdown: PriceBreakdown
+    model: QuoteModel
