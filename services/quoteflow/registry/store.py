@@ -146,8 +146,13 @@ class Registry:
         return ModelVersion(name, str(version), path, metadata)
 
     def register(self, name: str, onnx_bytes: bytes, metadata: dict[str, Any],
-                 version: str | None = None) -> ModelVersion:
-        """Store a new immutable version (next integer unless given); never overwrites."""
+                 version: str | None = None,
+                 extra_files: dict[str, bytes] | None = None) -> ModelVersion:
+        """Store a new immutable version (next integer unless given); never overwrites.
+
+        ``extra_files`` (the training report and its plots) are stored beside the
+        model, read-only like it.
+        """
         if not NAME_RE.match(name):
             raise RegistryError(f"model name {name!r} must match {NAME_RE.pattern}")
         missing = [k for k in REQUIRED_METADATA if k not in metadata]
@@ -173,6 +178,10 @@ class Registry:
             try:
                 (tmp / "model.onnx").write_bytes(onnx_bytes)
                 (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+                for fname, data in (extra_files or {}).items():
+                    if "/" in fname or fname in ("model.onnx", "metadata.json"):
+                        raise ArtifactError(f"extra file name {fname!r} is not allowed")
+                    (tmp / fname).write_bytes(data)
                 for f in tmp.iterdir():
                     f.chmod(0o444)
                 os.rename(tmp, target)
