@@ -1,0 +1,93 @@
+"""Transport helpers shared by the three services: JSON bytes in and out, probes, metrics.
+
+Hot endpoints read the raw body and answer with orjson bytes: on this machine a
+pydantic response model costs several times the whole inference (FINDINGS.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+
+JSON = "application/json"
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BadRequest(Exception):
+    """A request refused before reaching the logic; rendered as a JSON error."""
+
+    def __init__(self, status: int, detail: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__(str(detail))
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status,
+                    media_type=JSON, headers=headers)
+
+
+def error_response(err: BadRequest) -> Response:
+    return json_response({"detail": err.detail}, err.status, err.headers)
+
+
+async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body after content-type and size checks (413/415 with a clear message)."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.split(";", 1)[0].strip().lower() != JSON:
+        raise BadRequest(415, [{"loc": ["header", "content-type"],
+                                "msg": f"expected {JSON}, got {ctype or 'nothing'}",
+                                "type": "unsupported_media_type"}])
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BadRequest(413, [{"loc": ["body"], "msg": f"body over {limit} bytes",
+                                "type": "too_large"}])
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:  # chunked bodies have no content-length: count as we read
+            raise BadRequest(413, [{"loc": ["body"], "msg": f"body over {limit} bytes",
+                                    "type": "too_large"}])
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body:
+        raise BadRequest(422, [{"loc": ["body"], "msg": "empty body; expected a JSON object",
+                                "type": "missing"}])
+    return body
+
+
+def validation_errors(e: ValidationError) -> list[dict[str, Any]]:
+    """pydantic errors as the API's field list: loc, msg, type, one entry per problem."""
+    out = []
+    for err in e.errors(include_url=False):
+        loc = ["body", *err["loc"]] if err["type"] != "json_invalid" else ["body"]
+        out.append({"loc": loc, "msg": err["msg"], "type": err["type"]})
+    return out
+
+
+def probes(ready: Callable[[], tuple[bool, dict[str, Any]]]) -> APIRouter:
+    """/healthz (the process answers), /readyz (it can serve: the callback says), /metrics."""
+    r = APIRouter(tags=["operations"])
+
+    @r.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> Response:
+        return json_response({"status": "alive"})
+
+    @r.get("/readyz", summary="Readiness: ready to serve, or 503 with the reason")
+    async def readyz() -> Response:
+        ok, detail = ready()
+        return json_response({"ready": ok, **detail}, 200 if ok else 503)
+
+    @r.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return r

@@ -1,0 +1,1 @@
+"""The inference service: one pinned ONNX model version."""

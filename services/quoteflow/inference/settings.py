@@ -1,0 +1,23 @@
+"""inference settings, from QUOTEFLOW_INFERENCE_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUOTEFLOW_INFERENCE_")
+
+    registry_dir: Path
+    model_name: str = "motor"
+    model_version: str  # pinned: inference never picks a version at run time
+    # One intra-op thread: batch=1 models gain nothing from more, and two services
+    # share two cores here (measured: see README "Performance").
+    intra_op_threads: int = 1
+    max_batch_rows: int = 10_000
+    max_body_bytes: int = 8 * 1024 * 1024
+    drift_window: int = 5000
+    # Drills only: added to every predict call to play a slow model.
+    artificial_delay_ms: float = 0.0

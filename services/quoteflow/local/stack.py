@@ -1,0 +1,188 @@
+"""The whole stack as local processes on 127.0.0.1: preprocess, inference-blue,
+inference-green and router, each a real `quoteflow serve` process speaking HTTP.
+
+Used by `quoteflow up` and by the end-to-end tests and drills, so that what the
+tests exercise is what a developer runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+SERVICES = ("preprocess", "inference-blue", "inference-green", "router")
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class StackConfig:
+    registry_dir: Path
+    workdir: Path
+    blue_version: str
+    green_version: str | None
+    model_name: str = "motor"
+    green_weight: float = 0
+    shadow: bool = False
+    shadow_sample: float = 1.0
+    admin_token: str | None = None
+    ports: dict[str, int] = field(default_factory=dict)
+    # per-service extra environment (drills: artificial delays, timeouts)
+    env: dict[str, dict[str, str]] = field(default_factory=dict)
+    log_level: str = "INFO"
+
+    def port(self, service: str) -> int:
+        if service not in self.ports:
+            self.ports[service] = free_port()
+        return self.ports[service]
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port(service)}"
+
+    @property
+    def policy_file(self) -> Path:
+        return self.workdir / "policy.yaml"
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        config.workdir.mkdir(parents=True, exist_ok=True)
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    def write_policy(self) -> None:
+        c = self.config
+        doc: dict[str, object] = {"blue": {"version": c.blue_version},
+                                  "green_weight": c.green_weight,
+                                  "shadow": {"enabled": c.shadow, "sample": c.shadow_sample}}
+        if c.green_version is not None:
+            doc["green"] = {"version": c.green_version}
+        c.policy_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    def command(self, service: str) -> tuple[list[str], dict[str, str]]:
+        c = self.config
+        kind = "inference" if service.startswith("inference") else service
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QUOTEFLOW_")}
+        prefix = f"QUOTEFLOW_{kind.upper()}_"
+        env[prefix + "HOST"] = "127.0.0.1"
+        env[prefix + "PORT"] = str(c.port(service))
+        env["QUOTEFLOW_LOG_LEVEL"] = c.log_level
+        if kind == "inference":
+            color = service.split("-", 1)[1]
+            env[prefix + "REGISTRY_DIR"] = str(c.registry_dir)
+            env[prefix + "MODEL_NAME"] = c.model_name
+            version = c.blue_version if color == "blue" else c.green_version
+            env[prefix + "MODEL_VERSION"] = str(version)
+        if kind == "router":
+            env[prefix + "PREPROCESS_URL"] = c.url("preprocess")
+            env[prefix + "BLUE_URL"] = c.url("inference-blue")
+            if c.green_version is not None:
+                env[prefix + "GREEN_URL"] = c.url("inference-green")
+            env[prefix + "POLICY_FILE"] = str(c.policy_file)
+            if c.admin_token:
+                env[prefix + "ADMIN_TOKEN"] = c.admin_token
+        env.update(c.env.get(service, {}))
+        return [sys.executable, "-m", "quoteflow.cli", "serve", kind], env
+
+    def services(self) -> list[str]:
+        return [s for s in SERVICES
+                if s != "inference-green" or self.config.green_version is not None]
+
+    def start_service(self, service: str) -> None:
+        cmd, env = self.command(service)
+        log = (self.config.workdir / f"{service}.log").open("ab")
+        self.procs[service] = subprocess.Popen(cmd, env=env, stdout=log, stderr=log,
+                                               stdin=subprocess.DEVNULL)
+
+    def start(self, timeout: float = 60.0) -> None:
+        if not self.config.policy_file.exists():
+            self.write_policy()
+        try:
+            for s in self.services():
+                if s != "router":
+                    self.start_service(s)
+            for s in self.services():
+                if s != "router":
+                    self.wait_ready(s, timeout)
+            self.start_service("router")
+            self.wait_ready("router", timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def ready(self, service: str) -> bool:
+        try:
+            with urllib.request.urlopen(self.config.url(service) + "/readyz", timeout=1) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_ready(self, service: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc = self.procs.get(service)
+            if proc is not None and proc.poll() is not None:
+                raise StackError(f"{service} exited with {proc.returncode}:\n"
+                                 f"{self.log_tail(service)}")
+            if self.ready(service):
+                return
+            time.sleep(0.05)
+        raise StackError(f"{service} not ready after {timeout:.0f}s:\n{self.log_tail(service)}")
+
+    def log_tail(self, service: str, lines: int = 20) -> str:
+        path = self.config.workdir / f"{service}.log"
+        if not path.exists():
+            return "(no log)"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def signal(self, service: str, sig: int) -> None:
+        proc = self.procs[service]
+        if proc.poll() is None:
+            proc.send_signal(sig)
+
+    def stop_service(self, service: str, timeout: float = 15.0) -> int | None:
+        proc = self.procs.get(service)
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        return proc.returncode
+
+    def stop(self) -> None:
+        # router first: it drains in-flight quotes while its upstreams still answer
+        for s in reversed(self.services()):
+            with contextlib.suppress(Exception):
+                self.stop_service(s)
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""The preprocess service: request validation and feature derivation."""

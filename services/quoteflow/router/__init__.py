@@ -1,0 +1,1 @@
+"""The router: public quote API, traffic policy, sticky split, shadow, failover."""

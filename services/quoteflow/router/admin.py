@@ -1,0 +1,74 @@
+"""Admin API: read the traffic policy, replace it (bearer token), the kill switch."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from quoteflow.http import BadRequest, error_response, json_response, read_json_body
+from quoteflow.router.policy import Policy, PolicyError, PolicyStore, parse_policy
+
+POLICY_EXAMPLE = {"blue": {"version": "1"}, "green": {"version": "2"}, "green_weight": 10,
+                  "shadow": {"enabled": True, "sample": 1.0}}
+
+
+def admin_router(store: PolicyStore, token: str | None,
+                 persist: Callable[[Policy], None] | None,
+                 status: Callable[[], dict[str, Any]]) -> APIRouter:
+    """``persist`` writes the new policy where it lives (the file); None when it is read-only
+    here (a ConfigMap: change it with `quoteflow traffic`, the router only watches)."""
+    r = APIRouter(prefix="/admin", tags=["admin"])
+
+    def authorise(request: Request) -> None:
+        if token is None:
+            raise BadRequest(403, "admin writes are disabled: no admin token is configured")
+        given = request.headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        # constant-time comparison: no timing oracle on the token
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
+            raise BadRequest(401, "missing or wrong bearer token",
+                             {"WWW-Authenticate": "Bearer"})
+        if persist is None:
+            raise BadRequest(409, "this router's policy comes from a Kubernetes ConfigMap; "
+                                  "change it there (quoteflow traffic ...)")
+
+    def apply(policy: Policy, source: str) -> Response:
+        if policy.generation is None:
+            policy = policy.model_copy(update={"generation": store.generation + 1})
+        assert persist is not None
+        persist(policy)
+        store.apply(policy, source)
+        return json_response(store.state.view())
+
+    @r.get("/traffic", summary="The running traffic policy, its generation and upstream health")
+    async def get_traffic() -> Response:
+        return json_response({**store.state.view(), **status()})
+
+    @r.put("/traffic", summary="Replace the traffic policy (bearer token)",
+           openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+               "schema": Policy.model_json_schema(), "example": POLICY_EXAMPLE}}}})
+    async def put_traffic(request: Request) -> Response:
+        try:
+            authorise(request)
+            body = await read_json_body(request)
+            policy = parse_policy(body, "PUT /admin/traffic")
+        except BadRequest as e:
+            return error_response(e)
+        except PolicyError as e:
+            return json_response({"detail": str(e)}, 422)
+        return apply(policy, "admin api")
+
+    @r.post("/traffic/kill", summary="Kill switch: Green to 0 and shadow off, in one call")
+    async def kill(request: Request) -> Response:
+        try:
+            authorise(request)
+        except BadRequest as e:
+            return error_response(e)
+        return apply(store.policy.killed().model_copy(update={"generation": None}),
+                     "kill switch")
+
+    return r

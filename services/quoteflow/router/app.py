@@ -1,0 +1,126 @@
+"""router HTTP app: POST /v1/quote, the admin API, probes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from quoteflow import metrics
+from quoteflow.contract import QuoteRequest, QuoteResponse, ValidationErrorBody
+from quoteflow.http import BadRequest, error_response, json_response, probes, read_json_body
+from quoteflow.router.admin import admin_router
+from quoteflow.router.policy import COLORS, PolicyState, PolicyStore
+from quoteflow.router.policy_file import PolicyFileWatcher, load_policy_file, write_policy_file
+from quoteflow.router.quotes import QuoteService
+from quoteflow.router.settings import Settings
+from quoteflow.router.shadow import ShadowComparer
+from quoteflow.router.upstream import Upstreams
+
+log = logging.getLogger(__name__)
+
+
+def _export(state: PolicyState) -> None:
+    metrics.TRAFFIC_GREEN_WEIGHT.set(state.policy.green_weight)
+    metrics.TRAFFIC_SHADOW_ENABLED.set(1 if state.policy.shadow.enabled else 0)
+    metrics.TRAFFIC_SHADOW_SAMPLE.set(state.policy.shadow.sample)
+    metrics.POLICY_GENERATION.set(state.generation)
+    log.info("traffic policy applied", extra={"generation": state.generation,
+                                              "source": state.source,
+                                              "policy": state.policy.document()})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()  # type: ignore[call-arg]
+    # An invalid or missing policy at start is fatal: never serve on a guess.
+    store = PolicyStore(load_policy_file(settings.policy_file), str(settings.policy_file))
+    store.subscribe(_export)
+    upstreams = Upstreams(settings.preprocess_url,
+                          {"blue": settings.blue_url, "green": settings.green_url}, store,
+                          settings.pool_size, settings.health_interval)
+    shadow = ShadowComparer(upstreams, settings.shadow_queue, settings.shadow_concurrency,
+                            settings.shadow_timeout)
+    service = QuoteService(settings, store, upstreams, shadow)
+    file_watcher = PolicyFileWatcher(settings.policy_file, store, settings.policy_poll_interval)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        # Re-check upstream versions as soon as a policy changes which version a color
+        # must serve; policies may arrive on the ConfigMap watcher's thread.
+        store.subscribe(lambda _s: loop.call_soon_threadsafe(
+            lambda: upstreams.session is not None and loop.create_task(upstreams.check_all())))
+        await upstreams.start()
+        shadow.start()
+        tasks = [asyncio.create_task(file_watcher.run())]
+        watcher = None
+        if settings.k8s_configmap:
+            from quoteflow.router.k8s_watch import ConfigMapWatcher
+
+            watcher = ConfigMapWatcher(store, settings.k8s_namespace, settings.k8s_configmap,
+                                       settings.k8s_key)
+            watcher.start()
+        yield
+        if watcher is not None:
+            watcher.stop()
+        for t in tasks:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        await shadow.stop()
+        await upstreams.stop()
+
+    app = FastAPI(title="quoteflow router", version="1", lifespan=lifespan,
+                  description="Public quote API. Splits traffic between the Blue and Green "
+                              "models (sticky by customer key), shadows, fails over.")
+
+    def readiness() -> tuple[bool, dict[str, Any]]:
+        h = upstreams.health
+        ok = h["preprocess"].ready and any(upstreams.usable(c) for c in COLORS)
+        return ok, {"generation": store.generation,
+                    "upstreams": {k: v.detail for k, v in h.items()}}
+
+    def status() -> dict[str, Any]:
+        return {"upstreams": {k: {"ready": v.ready, "version": v.version, "detail": v.detail}
+                              for k, v in upstreams.health.items()},
+                "shadow_queue": shadow.queue.qsize(),
+                "policy_file_error": file_watcher.last_error,
+                "writable": not settings.k8s_configmap}
+
+    app.include_router(probes(readiness))
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+
+    def persist(policy: Any) -> None:
+        write_policy_file(settings.policy_file, policy)
+        file_watcher._seen = file_watcher._stamp()  # our own write is not a hot reload
+
+    app.include_router(admin_router(store, token, None if settings.k8s_configmap else persist,
+                                    status))
+
+    @app.post(
+        "/v1/quote", tags=["quotes"], summary="Price a motor insurance quote",
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "application/json": {"schema": QuoteRequest.model_json_schema()}}}},
+        responses={200: {"model": QuoteResponse},
+                   422: {"model": ValidationErrorBody, "description": "one entry per bad field"},
+                   413: {"model": ValidationErrorBody}, 415: {"model": ValidationErrorBody},
+                   503: {"description": "temporarily unavailable; honour Retry-After"}},
+    )
+    async def quote(request: Request) -> Response:
+        try:
+            body = await read_json_body(request, settings.max_body_bytes)
+        except BadRequest as e:
+            metrics.QUOTES.labels("none", str(e.status)).inc()
+            return error_response(e)
+        status_code, payload, headers = await service.quote(body)
+        return json_response(payload, status_code, headers)
+
+    app.state.store = store
+    app.state.upstreams = upstreams
+    return app

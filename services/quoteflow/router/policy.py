@@ -1,0 +1,176 @@
+"""The traffic policy: one validated document, swapped atomically, with a generation.
+
+Shape (unknown keys refused)::
+
+    blue:  {version: "1"}
+    green: {version: "2"}
+    green_weight: 10          # percent of live traffic to Green, 0..100
+    shadow: {enabled: true, sample: 1.0}
+    generation: 7             # optional; written by our tools
+
+``generation`` lets a tool confirm that every router replica runs the same
+document: writers (the admin API, the CLI) set it to the previous one plus one; a
+document without one (a hand edit) gets the running generation plus one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+from collections.abc import Callable
+from typing import Any, Literal
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Color = Literal["blue", "green"]
+COLORS: tuple[Color, ...] = ("blue", "green")
+
+
+class PolicyError(ValueError):
+    """A policy document was refused; the message names what is wrong."""
+
+
+class ColorSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(min_length=1, max_length=32)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: Any) -> Any:
+        # YAML reads `version: 3` as an int; a version is a label, not a number
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class ShadowSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    sample: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    blue: ColorSpec
+    green: ColorSpec | None = None
+    green_weight: float = Field(default=0, ge=0, le=100)
+    shadow: ShadowSpec = ShadowSpec()
+    generation: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _green_needed(self) -> Policy:
+        if self.green is None and self.green_weight > 0:
+            raise ValueError("green_weight > 0 needs a green model (green: {version: ...})")
+        if self.green is None and self.shadow.enabled:
+            raise ValueError("shadow needs a green model (green: {version: ...})")
+        return self
+
+    @property
+    def green_buckets(self) -> int:
+        """Buckets 0..9999 below this number go Green (0.01% resolution)."""
+        return round(self.green_weight * 100)
+
+    def version_of(self, color: Color) -> str | None:
+        spec = self.blue if color == "blue" else self.green
+        return spec.version if spec else None
+
+    def killed(self) -> Policy:
+        """The kill switch: Green gets nothing, shadow is off; models stay named."""
+        return self.model_copy(update={"green_weight": 0, "shadow": ShadowSpec(enabled=False,
+                                                                               sample=self.shadow.sample)})
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def revision(self) -> str:
+        """Content hash of the document without its generation."""
+        body = {k: v for k, v in self.document().items() if k != "generation"}
+        return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
+
+
+def parse_policy(text: str | bytes | dict[str, Any], source: str) -> Policy:
+    """Parse YAML/JSON text (or a mapping) into a Policy, or raise PolicyError naming the field."""
+    if isinstance(text, dict):
+        data: Any = text
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise PolicyError(f"{source}: not valid YAML/JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: a policy is a mapping, got {type(data).__name__}")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(document)'}: {err['msg']}"
+            for err in e.errors())
+        raise PolicyError(f"{source}: invalid traffic policy: {problems}") from e
+
+
+class PolicyState(BaseModel):
+    """What a router runs: the policy plus where and when it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    policy: Policy
+    generation: int
+    source: str
+    loaded_at: str
+
+    def view(self) -> dict[str, Any]:
+        doc = self.policy.document()
+        doc["generation"] = self.generation
+        return {"policy": doc, "generation": self.generation, "revision": self.policy.revision(),
+                "source": self.source, "loaded_at": self.loaded_at}
+
+
+class PolicyStore:
+    """Holds the running policy; readers take ``store.state`` (an immutable snapshot)."""
+
+    def __init__(self, initial: Policy, source: str) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[PolicyState], None]] = []
+        self.state = self._state(initial, initial.generation or 1, source)
+
+    @staticmethod
+    def _state(policy: Policy, generation: int, source: str) -> PolicyState:
+        return PolicyState(policy=policy.model_copy(update={"generation": generation}),
+                           generation=generation, source=source,
+                           loaded_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"))
+
+    @property
+    def policy(self) -> Policy:
+        return self.state.policy
+
+    @property
+    def generation(self) -> int:
+        return self.state.generation
+
+    def subscribe(self, listener: Callable[[PolicyState], None]) -> None:
+        self._listeners.append(listener)
+        listener(self.state)
+
+    def apply(self, policy: Policy, source: str) -> PolicyState:
+        with self._lock:
+            current = self.state
+            if policy.generation is not None and policy.generation <= current.generation and \
+                    policy.revision() == current.policy.revision():
+                return current  # the same document seen again (file touch, watch replay)
+            if policy.generation is not None and policy.generation > current.generation:
+                generation = policy.generation
+            else:
+                generation = current.generation + 1
+            self.state = self._state(policy, generation, source)
+            state = self.state
+        for listener in self._listeners:
+            listener(state)
+        return state
+
+    def apply_text(self, text: str | bytes, source: str) -> Policy:
+        """Validate then swap; on error the running policy stays and PolicyError is raised."""
+        return self.apply(parse_policy(text, source), source).policy

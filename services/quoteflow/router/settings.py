@@ -1,0 +1,52 @@
+"""router settings, from QUOTEFLOW_ROUTER_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUOTEFLOW_ROUTER_")
+
+    preprocess_url: str
+    blue_url: str
+    green_url: str | None = None
+    # Local mode: the policy file, hot-reloaded. In a cluster: the mounted ConfigMap
+    # file is the fallback and the ConfigMap itself is watched through the API.
+    policy_file: Path
+    k8s_configmap: str | None = None
+    k8s_namespace: str = "default"
+    k8s_key: str = "policy.yaml"
+    # No token: admin writes are disabled (GET still works).
+    admin_token: SecretStr | None = None
+    admin_token_file: Path | None = None
+
+    # Timeouts sized to the 200 ms budget: preprocess + inference + one failover
+    # attempt fit inside it with room for the router's own work.
+    budget_seconds: float = 0.2
+    preprocess_timeout: float = 0.05
+    inference_timeout: float = 0.06
+    shadow_timeout: float = 0.25
+    shadow_queue: int = 1000
+    shadow_concurrency: int = 8
+    health_interval: float = 0.25
+    policy_poll_interval: float = 0.2
+    max_body_bytes: int = 16 * 1024
+    pool_size: int = 256
+    currency_fallback: str = "DKK"
+
+    @model_validator(mode="after")
+    def _token_from_file(self) -> Settings:
+        if self.admin_token is None and self.admin_token_file is not None:
+            token = self.admin_token_file.read_text().strip()
+            if not token:
+                raise ValueError(f"admin_token_file {self.admin_token_file} is empty")
+            self.admin_token = SecretStr(token)
+        if self.preprocess_timeout + 2 * self.inference_timeout > self.budget_seconds:
+            raise ValueError("preprocess_timeout + 2 x inference_timeout must fit in "
+                             f"budget_seconds ({self.budget_seconds}s): one failover attempt "
+                             "has to fit inside the budget")
+        return self

@@ -1,0 +1,85 @@
+"""Shadow comparison: the other color prices the same features after the answer.
+
+Bounded on every side: a queue of fixed size (full -> dropped and counted), a
+fixed number of workers, a timeout per call. Nothing here is awaited by the live
+path: ``offer`` only does ``put_nowait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+
+from quoteflow import metrics
+from quoteflow.router.policy import Color
+from quoteflow.router.upstream import UpstreamError, Upstreams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShadowJob:
+    features: list[float]
+    schema_version: str
+    primary: Color
+    primary_premium: float
+
+
+class ShadowComparer:
+    def __init__(self, upstreams: Upstreams, queue_size: int, concurrency: int,
+                 timeout: float) -> None:
+        self.upstreams = upstreams
+        self.queue: asyncio.Queue[ShadowJob] = asyncio.Queue(maxsize=queue_size)
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self._workers: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._workers = [asyncio.create_task(self._work()) for _ in range(self.concurrency)]
+
+    async def stop(self) -> None:
+        for w in self._workers:
+            w.cancel()
+        for w in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await w
+
+    def offer(self, job: ShadowJob, sample: float) -> None:
+        if sample < 1.0 and random.random() >= sample:
+            return
+        other: Color = "green" if job.primary == "blue" else "blue"
+        if not self.upstreams.usable(other):
+            metrics.SHADOW_DROPPED.labels("target_down").inc()
+            return
+        try:
+            self.queue.put_nowait(job)
+        except asyncio.QueueFull:
+            metrics.SHADOW_DROPPED.labels("queue_full").inc()
+
+    async def _work(self) -> None:
+        while True:
+            job = await self.queue.get()
+            try:
+                await self._compare(job)
+            except Exception:  # a worker must survive anything one comparison does
+                log.exception("shadow comparison failed")
+            finally:
+                self.queue.task_done()
+
+    async def _compare(self, job: ShadowJob) -> None:
+        other: Color = "green" if job.primary == "blue" else "blue"
+        metrics.SHADOW_SENT.labels(other).inc()
+        try:
+            result = await self.upstreams.predict(other, job.features, job.schema_version,
+                                                  self.timeout)
+        except UpstreamError as e:
+            metrics.SHADOW_FAILED.labels(e.reason).inc()
+            return
+        shadow_premium = float(result["predictions"][0]["premium"])
+        green, blue = ((shadow_premium, job.primary_premium) if other == "green"
+                       else (job.primary_premium, shadow_premium))
+        if blue > 0:
+            metrics.SHADOW_RATIO.observe(green / blue)
