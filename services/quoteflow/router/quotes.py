@@ -15,7 +15,7 @@ import orjson
 
 from quoteflow import metrics
 from quoteflow.router.assignment import assign
-from quoteflow.router.policy import Color, PolicyStore
+from quoteflow.router.policy import Color, Policy, PolicyStore
 from quoteflow.router.settings import Settings
 from quoteflow.router.shadow import ShadowComparer, ShadowJob
 from quoteflow.router.upstream import UpstreamError, Upstreams
@@ -26,6 +26,14 @@ RETRY_AFTER = {"Retry-After": "1"}
 
 def _other(color: Color) -> Color:
     return "green" if color == "blue" else "blue"
+
+
+def _serves_live(policy: Policy, color: Color) -> bool:
+    """A color may absorb failover only if the policy gives it live traffic: after the
+    kill switch (Green at 0) Green takes nothing, not even Blue's failures."""
+    if policy.version_of(color) is None:
+        return False
+    return policy.green_weight > 0 if color == "green" else policy.green_weight < 100
 
 
 class QuoteService:
@@ -66,25 +74,23 @@ class QuoteService:
         policy = self.store.policy
         color = assign(feats.get("customer_key") or quote_id, policy)
         outcome = "ok"
+        other = _other(color)
+        can_fail_over = _serves_live(policy, other) and self.upstreams.usable(other)
         # A color known to be down is skipped without waiting for it to fail.
-        if not self.upstreams.usable(color) and self.upstreams.usable(_other(color)):
+        if not self.upstreams.usable(color) and can_fail_over:
             metrics.FAILOVERS.labels(color, "not_ready").inc()
-            color, outcome = _other(color), "failover"
+            color, other, outcome, can_fail_over = other, color, "failover", False
         try:
             result = await self._price(color, feats)
         except UpstreamError as e:
-            other = _other(color)
-            if outcome == "failover" or policy.version_of(other) is None or \
-                    self.upstreams.color_urls.get(other) is None:
+            if not can_fail_over:
                 return (503, {"detail": f"pricing temporarily unavailable ({e.reason}); "
                                         "retry shortly"}, RETRY_AFTER, color, "error")
-            self.upstreams.mark_down(color, str(e))
             metrics.FAILOVERS.labels(color, e.reason).inc()
             color, outcome = other, "failover"
             try:
                 result = await self._price(color, feats)
             except UpstreamError as e2:
-                self.upstreams.mark_down(color, str(e2))
                 return (503, {"detail": f"pricing temporarily unavailable ({e2.reason}); "
                                         "retry shortly"}, RETRY_AFTER, color, "error")
         pred = result["predictions"][0]
@@ -104,9 +110,14 @@ class QuoteService:
     async def _price(self, color: Color, feats: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         try:
-            return await self.upstreams.predict(color, feats["features"],
-                                                feats["schema_version"],
-                                                self.settings.inference_timeout)
+            result = await self.upstreams.predict(color, feats["features"],
+                                                  feats["schema_version"],
+                                                  self.settings.inference_timeout)
+            self.upstreams.record_success(color)
+            return result
+        except UpstreamError as e:
+            self.upstreams.record_failure(color, e.reason, str(e))
+            raise
         finally:
             metrics.UPSTREAM_DURATION.labels("inference", color).observe(
                 time.perf_counter() - t0)

@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     # Timeouts sized to the 200 ms budget: preprocess + inference + one failover
     # attempt fit inside it with room for the router's own work.
     budget_seconds: float = 0.2
-    preprocess_timeout: float = 0.05
-    inference_timeout: float = 0.06
+    preprocess_timeout: float = 0.08
+    inference_timeout: float = 0.055
     shadow_timeout: float = 0.25
     shadow_queue: int = 1000
     shadow_concurrency: int = 8

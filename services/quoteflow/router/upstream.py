@@ -37,6 +37,14 @@ class Health:
     ready: bool = False
     version: str | None = None
     detail: str = "not checked yet"
+    consecutive_failures: int = 0
+
+
+# Ejection, as Envoy's outlier detection does it: a refused connection means the
+# process is gone (eject now); a timeout or a 5xx may be one slow moment (eject
+# after a run of them).
+EJECT_AFTER = {"connection": 1}
+EJECT_AFTER_DEFAULT = 3
 
 
 class Upstreams:
@@ -111,8 +119,18 @@ class Upstreams:
             except Exception:  # the poller must outlive any surprise
                 log.exception("health poll failed")
 
+    def record_success(self, color: Color) -> None:
+        self.health[color].consecutive_failures = 0
+
+    def record_failure(self, color: Color, reason: str, why: str) -> None:
+        h = self.health[color]
+        h.consecutive_failures += 1
+        if h.consecutive_failures >= EJECT_AFTER.get(reason, EJECT_AFTER_DEFAULT):
+            self.mark_down(color, why)
+
     def mark_down(self, color: Color, why: str) -> None:
         h = self.health[color]
+        h.consecutive_failures = 0
         if h.ready:
             log.warning("upstream marked down", extra={"color": color, "why": why})
         h.ready, h.detail = False, f"ejected after a failed call: {why}"

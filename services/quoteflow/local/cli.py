@@ -1,0 +1,118 @@
+"""`quoteflow up`: the whole stack on this machine, no cluster needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from quoteflow.contract import QUOTE_EXAMPLE
+from quoteflow.local.stack import Stack, StackConfig
+from quoteflow.registry import Registry
+
+
+def pick_versions(registry: Registry, name: str) -> tuple[str, str | None]:
+    """Blue: the Production version (else the oldest); Green: the newest other version."""
+    versions = registry.versions(name)
+    production = registry.in_stage(name, "Production")
+    blue = max(production, key=int) if production else versions[0]
+    others = [v for v in versions if v != blue and registry.stage_of(name, v) != "Archived"]
+    return blue, (max(others, key=int) if others else None)
+
+
+def ensure_models(registry_dir: Path, name: str) -> None:
+    registry = Registry(registry_dir)
+    if registry.versions(name):
+        return
+    click.echo(f"registry {registry_dir} has no {name} model: training the example models "
+               "on the shipped real data (once)")
+    from quoteflow.training.pipeline import train_and_register
+
+    train_and_register(registry_dir)
+
+
+def admin_token(workdir: Path) -> tuple[str, str]:
+    env = os.environ.get("QUOTEFLOW_ADMIN_TOKEN")
+    if env:
+        return env, "$QUOTEFLOW_ADMIN_TOKEN"
+    path = workdir / "admin-token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip(), str(path)
+
+
+@click.command()
+@click.option("--registry", "registry_dir", envvar="QUOTEFLOW_REGISTRY_DIR",
+              default="var/registry", show_default=True, type=click.Path(path_type=Path))
+@click.option("--workdir", default="var/run", show_default=True, type=click.Path(path_type=Path),
+              help="policy file, logs and admin token live here")
+@click.option("--model", "model_name", default="motor", show_default=True)
+@click.option("--port", default=8000, show_default=True, help="router port; the others follow")
+@click.option("--green-weight", default=0.0, show_default=True,
+              help="percent of live traffic to Green at start")
+@click.option("--shadow/--no-shadow", default=True, show_default=True,
+              help="price every quote on the other color too and compare")
+@click.option("--prometheus", "with_prometheus", is_flag=True,
+              help="also run a local Prometheus scraping all four processes, with our rules")
+def up(registry_dir: Path, workdir: Path, model_name: str, port: int, green_weight: float,
+       shadow: bool, with_prometheus: bool) -> None:
+    """Run preprocess, inference-blue, inference-green and router on 127.0.0.1.
+
+    Trains the example models first if the registry is empty. Ctrl-C or SIGTERM stops
+    every process cleanly.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    ensure_models(registry_dir, model_name)
+    blue, green = pick_versions(Registry(registry_dir), model_name)
+    token, token_where = admin_token(workdir)
+    ports = {"router": port, "preprocess": port + 1, "inference-blue": port + 2,
+             "inference-green": port + 3}
+    config = StackConfig(registry_dir=registry_dir.resolve(), workdir=workdir.resolve(),
+                         blue_version=blue, green_version=green, model_name=model_name,
+                         green_weight=green_weight if green else 0,
+                         shadow=shadow and green is not None, admin_token=token, ports=ports)
+    stack = Stack(config)
+    stack.write_policy()  # a fresh policy naming the versions picked above
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    prom = None
+    click.echo(f"starting: blue = {model_name} v{blue}, green = "
+               f"{f'{model_name} v{green}' if green else 'none'} (logs in {workdir})")
+    stack.start()
+    try:
+        if with_prometheus:
+            from quoteflow.observability.prometheus import start_prometheus
+
+            targets = [("router", None, f"127.0.0.1:{ports['router']}"),
+                       ("preprocess", None, f"127.0.0.1:{ports['preprocess']}"),
+                       ("inference", "blue", f"127.0.0.1:{ports['inference-blue']}")]
+            if green:
+                targets.append(("inference", "green", f"127.0.0.1:{ports['inference-green']}"))
+            prom = start_prometheus(targets, workdir / "prometheus")
+        url = config.url("router")
+        body = json.dumps(QUOTE_EXAMPLE)
+        click.echo(f"\nquoteflow is up: {url}  (API docs: {url}/docs)")
+        click.echo(f"  curl -s {url}/v1/quote -H 'content-type: application/json' -d '{body}'")
+        click.echo(f"  traffic policy: {url}/admin/traffic   admin token: {token_where}")
+        if prom is not None:
+            click.echo(f"  prometheus: {prom.url}")
+        click.echo("Ctrl-C stops everything.")
+        while not stop.wait(0.5):
+            for s, proc in stack.procs.items():
+                if proc.poll() is not None:
+                    click.echo(f"{s} exited ({proc.returncode}); stopping:\n{stack.log_tail(s)}",
+                               err=True)
+                    stop.set()
+    finally:
+        click.echo("stopping...")
+        if prom is not None:
+            prom.stop()
+        stack.stop()
+        click.echo("stopped.")

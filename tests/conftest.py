@@ -1,0 +1,25 @@
+"""Shared fixtures: the example models, trained once per test session on the real data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry holding model `motor` v1 (Poisson GLM) and v2 (gradient boosting).
+
+    Trained for real, once per session. QUOTEFLOW_TEST_REGISTRY may point at an
+    already trained registry to save the minute when iterating locally; CI never sets it.
+    """
+    given = os.environ.get("QUOTEFLOW_TEST_REGISTRY")
+    if given:
+        return Path(given)
+    from quoteflow.training.pipeline import train_and_register
+
+    root = tmp_path_factory.mktemp("registry")
+    train_and_register(root)
+    return root

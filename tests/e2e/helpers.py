@@ -1,0 +1,94 @@
+"""Helpers for the end-to-end tests: a stack of real processes and an HTTP client."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from quoteflow.contract import QUOTE_EXAMPLE
+from quoteflow.local.stack import Stack, StackConfig
+
+TOKEN = "test-admin-token"
+
+
+def quote_body(**overrides: Any) -> dict[str, Any]:
+    body = copy.deepcopy(QUOTE_EXAMPLE)
+    body.pop("quote_date")  # default: today
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def make_stack(registry: Path, workdir: Path, **kw: Any) -> Stack:
+    cfg = StackConfig(registry_dir=registry, workdir=workdir, blue_version="1",
+                      green_version="2", admin_token=TOKEN, **kw)
+    return Stack(cfg)
+
+
+async def post_quotes(url: str, bodies: Iterable[dict[str, Any]], concurrency: int = 16
+                      ) -> list[tuple[int, dict[str, Any]]]:
+    """POST every body to /v1/quote, `concurrency` at a time; results in input order."""
+    bodies = list(bodies)
+    results: list[tuple[int, dict[str, Any]]] = [(0, {})] * len(bodies)
+    sem = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession() as session:
+        async def one(i: int, body: dict[str, Any]) -> None:
+            async with sem, session.post(url + "/v1/quote", json=body) as r:
+                results[i] = (r.status, await r.json())
+
+        await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
+    return results
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def metric_value(text: str, name: str, labels: dict[str, str] | None = None) -> float:
+    """Sum of a metric's samples whose labels include `labels` (Prometheus text format)."""
+    total = 0.0
+    pattern = re.compile(r"^" + re.escape(name) + r"(\{(?P<l>[^}]*)\})? (?P<v>\S+)$")
+    for line in text.splitlines():
+        m = pattern.match(line)
+        if not m:
+            continue
+        got = dict(re.findall(r'(\w+)="([^"]*)"', m.group("l") or ""))
+        if all(got.get(k) == v for k, v in (labels or {}).items()):
+            total += float(m.group("v"))
+    return total
+
+
+def put_policy(url: str, policy: dict[str, Any], token: str | None = TOKEN) -> tuple[int, Any]:
+    import urllib.error
+    import urllib.request
+
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url + "/admin/traffic", data=json.dumps(policy).encode(),
+                                 headers=headers, method="PUT")
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def get_json(url: str) -> Any:
+    import urllib.request
+
+    with urllib.request.urlopen(url) as r:
+        return json.loads(r.read())
+
+
+def get_text(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url) as r:
+        return r.read().decode()
