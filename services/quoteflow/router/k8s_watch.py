@@ -134,7 +134,7 @@ class ConfigMapWatcher:
                     self.resource_version = None
                     continue
                 self.last_error = f"API error {e.status}: {e.reason}"
-            except Exception as e:  # noqa: BLE001 - stream drops come as many urllib3 types
+            except Exception as e:  # stream drops surface as many urllib3/socket types
                 self.last_error = f"{type(e).__name__}: {e}"
             if self._stop.is_set():
                 break
