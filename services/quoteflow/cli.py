@@ -23,6 +23,7 @@ def _register_commands() -> None:
         ("quoteflow.registry.cli", "models"),
         ("quoteflow.serving", "serve"),
         ("quoteflow.local.cli", "up"),
+        ("quoteflow.control.cli", "traffic"),
     ]:
         try:
             mod = importlib.import_module(module)

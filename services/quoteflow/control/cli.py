@@ -1,0 +1,144 @@
+"""`quoteflow traffic`: show and change the traffic policy, locally or in a cluster."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from quoteflow.control.targets import (
+    Applied,
+    ClusterTarget,
+    ControlError,
+    LocalTarget,
+    PolicyTarget,
+    apply_change,
+)
+from quoteflow.router.policy import Policy, PolicyError, parse_policy
+
+
+def read_token(token_file: Path | None) -> str | None:
+    if os.environ.get("QUOTEFLOW_ADMIN_TOKEN"):
+        return os.environ["QUOTEFLOW_ADMIN_TOKEN"]
+    path = token_file or Path("var/run/admin-token")
+    return path.read_text().strip() if path.exists() else None
+
+
+def target_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the policy lives: local routers (default) or a cluster (--kube)."""
+    options = [
+        click.option("--router", "routers", multiple=True, envvar="QUOTEFLOW_ROUTER_URLS",
+                     default=["http://127.0.0.1:8000"], show_default=True,
+                     help="router base URL (repeat for several local replicas)"),
+        click.option("--token-file", type=click.Path(path_type=Path),
+                     help="admin token file (default $QUOTEFLOW_ADMIN_TOKEN, then "
+                          "var/run/admin-token)"),
+        click.option("--kube", is_flag=True,
+                     help="change the policy ConfigMap through the Kubernetes API "
+                          "(current kubeconfig or in-cluster config)"),
+        click.option("--namespace", default="default", show_default=True),
+        click.option("--configmap", default="quoteflow-traffic", show_default=True),
+        click.option("--key", default="policy.yaml", show_default=True),
+        click.option("--selector", default="app.kubernetes.io/component=router",
+                     show_default=True, help="label selector of the router pods"),
+        click.option("--timeout", default=10.0, show_default=True,
+                     help="seconds to wait for every router to run the new policy"),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def make_target(kw: dict[str, Any]) -> PolicyTarget:
+    if kw.pop("kube"):
+        return ClusterTarget(kw["namespace"], kw["configmap"], kw["key"], kw["selector"])
+    return LocalTarget(list(kw["routers"]), read_token(kw["token_file"]))
+
+
+def report(applied: Applied) -> None:
+    p = applied.policy
+    click.echo(f"generation {applied.generation}: green {p.green_weight:g}%, shadow "
+               f"{'on' if p.shadow.enabled else 'off'}; all {len(applied.replicas)} router(s) "
+               f"run it after {applied.seconds_to_converge * 1000:.0f} ms")
+
+
+def change_command(f: Callable[..., Callable[[Policy], Policy]]) -> Callable[..., None]:
+    """Wrap a command that returns a policy change: apply it, wait, report, exit 1 on error."""
+
+    @target_options
+    @functools.wraps(f)
+    def wrapper(**kw: Any) -> None:
+        own = {k: kw.pop(k) for k in list(kw) if k not in _TARGET_KEYS}
+        timeout = kw.pop("timeout")
+        try:
+            change = f(**own)
+            report(apply_change(make_target(kw), change, timeout))
+        except (ControlError, PolicyError, ValueError) as e:
+            raise click.ClickException(str(e)) from e
+
+    return wrapper
+
+
+_TARGET_KEYS = {"routers", "token_file", "kube", "namespace", "configmap", "key", "selector",
+                "timeout"}
+
+
+@click.group()
+def traffic() -> None:
+    """Show or change the traffic policy (weights, shadow, kill switch)."""
+
+
+@traffic.command()
+@target_options
+def show(**kw: Any) -> None:
+    """Print the running policy and each router's generation."""
+    kw.pop("timeout")
+    try:
+        target = make_target(kw)
+        policy, _ = target.read()
+        gens = target.generations()
+    except ControlError as e:
+        raise click.ClickException(str(e)) from e
+    doc = policy.document()
+    click.echo(f"blue:   version {doc['blue']['version']}")
+    click.echo(f"green:  version {doc.get('green', {}).get('version', '-')}, "
+               f"{policy.green_weight:g}% of live traffic")
+    click.echo(f"shadow: {'on' if policy.shadow.enabled else 'off'} "
+               f"(sample {policy.shadow.sample:g})")
+    for name, g in gens.items():
+        click.echo(f"router {name}: generation {g}")
+
+
+@traffic.command("set")
+@click.option("--green", "green", type=float, required=True, help="percent of live traffic")
+@change_command
+def set_weight(green: float) -> Callable[[Policy], Policy]:
+    """Set Green's share of live traffic (0..100)."""
+    def change(p: Policy) -> Policy:
+        return parse_policy({**p.document(), "green_weight": green, "generation": None},
+                            "traffic set")
+    return change
+
+
+@traffic.command()
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.option("--sample", type=float, default=None, help="share of quotes shadowed (0..1)")
+@change_command
+def shadow(state: str, sample: float | None) -> Callable[[Policy], Policy]:
+    """Turn shadow comparison on or off."""
+    def change(p: Policy) -> Policy:
+        spec = {"enabled": state == "on", "sample": p.shadow.sample if sample is None else sample}
+        return parse_policy({**p.document(), "shadow": spec, "generation": None},
+                            "traffic shadow")
+    return change
+
+
+@traffic.command()
+@change_command
+def kill() -> Callable[[Policy], Policy]:
+    """Kill switch: Green to 0 and shadow off, on every router."""
+    return lambda p: p.killed().model_copy(update={"generation": None})

@@ -1,0 +1,177 @@
+"""Where a traffic policy lives and how to confirm every router runs it.
+
+- Local: the routers' admin API (the router writes its policy file; other local
+  routers sharing the file hot-reload it).
+- Cluster: the policy ConfigMap, patched through the Kubernetes API with the
+  official client (optimistic concurrency on resourceVersion); every router pod is
+  then asked, through the API server's pod proxy, which generation it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import urllib3
+import yaml
+
+from quoteflow.router.policy import Policy, parse_policy
+
+
+class ControlError(RuntimeError):
+    """A change could not be made or confirmed; the message says where and why."""
+
+
+@dataclass
+class Applied:
+    policy: Policy
+    generation: int
+    seconds_to_converge: float
+    replicas: dict[str, int]
+
+
+class PolicyTarget(Protocol):
+    def read(self) -> tuple[Policy, int]: ...
+
+    def write(self, policy: Policy) -> int: ...
+
+    def generations(self) -> dict[str, int]: ...
+
+
+def apply_change(target: PolicyTarget, change: Callable[[Policy], Policy],
+                 timeout: float = 10.0) -> Applied:
+    """Read, change, write, then wait until every router reports the new generation."""
+    start = time.monotonic()
+    current, _ = target.read()
+    new = change(current)
+    generation = target.write(new)
+    deadline = start + timeout
+    while True:
+        seen = target.generations()
+        if seen and all(g >= generation for g in seen.values()):
+            return Applied(new, generation, time.monotonic() - start, seen)
+        if time.monotonic() > deadline:
+            behind = {k: g for k, g in seen.items() if g < generation}
+            raise ControlError(f"policy generation {generation} written, but after {timeout:.0f}s "
+                               f"these routers still run older ones: {behind or 'none found'}")
+        time.sleep(0.02)
+
+
+class LocalTarget:
+    """Routers on this machine, through their admin API."""
+
+    def __init__(self, router_urls: list[str], token: str | None) -> None:
+        if not router_urls:
+            raise ControlError("no router URL given")
+        self.urls = [u.rstrip("/") for u in router_urls]
+        self.token = token
+        self.http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=1, read=3), retries=False)
+
+    def _get(self, url: str) -> dict[str, Any]:
+        try:
+            r = self.http.request("GET", url + "/admin/traffic")
+        except urllib3.exceptions.HTTPError as e:
+            raise ControlError(f"router {url} unreachable: {e}") from e
+        if r.status != 200:
+            raise ControlError(f"router {url} answered {r.status}: {r.data[:300]!r}")
+        return json.loads(r.data)  # type: ignore[no-any-return]
+
+    def read(self) -> tuple[Policy, int]:
+        view = self._get(self.urls[0])
+        return parse_policy(view["policy"], self.urls[0]), int(view["generation"])
+
+    def view(self) -> dict[str, Any]:
+        return self._get(self.urls[0])
+
+    def write(self, policy: Policy) -> int:
+        if not self.token:
+            raise ControlError("an admin token is needed to change traffic: set "
+                               "QUOTEFLOW_ADMIN_TOKEN or pass --token-file")
+        body = dict(policy.document())
+        body.pop("generation", None)
+        r = self.http.request("PUT", self.urls[0] + "/admin/traffic", body=json.dumps(body),
+                              headers={"content-type": "application/json",
+                                       "authorization": f"Bearer {self.token}"})
+        if r.status != 200:
+            raise ControlError(f"router {self.urls[0]} refused the policy ({r.status}): "
+                               f"{r.data[:500].decode(errors='replace')}")
+        return int(json.loads(r.data)["generation"])
+
+    def generations(self) -> dict[str, int]:
+        out = {}
+        for url in self.urls:
+            try:
+                out[url] = int(self._get(url)["generation"])
+            except ControlError:
+                out[url] = -1  # unreachable counts as not converged
+        return out
+
+
+class ClusterTarget:
+    """The policy ConfigMap and the router pods, through the Kubernetes API."""
+
+    def __init__(self, namespace: str, configmap: str, key: str = "policy.yaml",
+                 router_selector: str = "app.kubernetes.io/component=router",
+                 router_port: int = 8080, api_client: Any = None) -> None:
+        from kubernetes import client, config
+
+        if api_client is None:
+            try:
+                config.load_incluster_config()
+            except config.ConfigException:
+                config.load_kube_config()
+            api_client = client.ApiClient()
+        self.core = client.CoreV1Api(api_client)
+        self.namespace = namespace
+        self.configmap = configmap
+        self.key = key
+        self.selector = router_selector
+        self.port = router_port
+        self._resource_version: str | None = None
+
+    def read(self) -> tuple[Policy, int]:
+        cm = self.core.read_namespaced_config_map(self.configmap, self.namespace)
+        self._resource_version = cm.metadata.resource_version
+        text = (cm.data or {}).get(self.key)
+        if text is None:
+            raise ControlError(f"ConfigMap {self.namespace}/{self.configmap} has no key "
+                               f"{self.key!r}")
+        policy = parse_policy(text, f"configmap {self.namespace}/{self.configmap}")
+        return policy, policy.generation or 0
+
+    def write(self, policy: Policy) -> int:
+        from kubernetes.client.exceptions import ApiException
+
+        _, generation = self.read()
+        generation = max(generation, max(self.generations().values(), default=0)) + 1
+        doc = policy.model_copy(update={"generation": generation}).document()
+        body = {"metadata": {"resourceVersion": self._resource_version},
+                "data": {self.key: yaml.safe_dump(doc, sort_keys=False)}}
+        try:
+            self.core.patch_namespaced_config_map(self.configmap, self.namespace, body)
+        except ApiException as e:
+            if e.status == 409:
+                raise ControlError("the policy ConfigMap changed while this change was being "
+                                   "made; read it again and retry") from e
+            raise ControlError(f"patching ConfigMap {self.namespace}/{self.configmap} failed: "
+                               f"{e.status} {e.reason}") from e
+        return generation
+
+    def generations(self) -> dict[str, int]:
+        pods = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
+        out: dict[str, int] = {}
+        for pod in pods.items:
+            if pod.status.phase != "Running" or pod.metadata.deletion_timestamp:
+                continue
+            name = pod.metadata.name
+            try:
+                raw = self.core.connect_get_namespaced_pod_proxy_with_path(
+                    f"{name}:{self.port}", self.namespace, "admin/traffic",
+                    _preload_content=False)
+                out[name] = int(json.loads(raw.data)["generation"])
+            except Exception:  # a pod that does not answer has not converged
+                out[name] = -1
+        return out
