@@ -24,6 +24,7 @@ def _register_commands() -> None:
         ("quoteflow.serving", "serve"),
         ("quoteflow.local.cli", "up"),
         ("quoteflow.control.cli", "traffic"),
+        ("quoteflow.control.rollout_cli", "rollout"),
     ]:
         try:
             mod = importlib.import_module(module)

@@ -1,0 +1,186 @@
+"""`quoteflow rollout`: start, watch, confirm, resume or abort a progressive rollout."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from quoteflow.control.analysis import Gates, prometheus_query
+from quoteflow.control.cli import make_target, target_options
+from quoteflow.control.rollout import (
+    RolloutError,
+    RolloutRunner,
+    describe,
+    new_rollout,
+    request_abort,
+)
+from quoteflow.control.rollout_state import ConfigMapState, FileState, StateStore
+from quoteflow.control.targets import ClusterTarget, ControlError
+from quoteflow.registry import Registry, RegistryError
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+
+
+def parse_duration(text: str) -> float:
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise click.BadParameter(f"{text!r} is not a duration like 500ms, 60s, 5m")
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2) or "s"]
+    return float(m.group(1)) * scale
+
+
+def rollout_options(f: Any) -> Any:
+    for option in reversed([
+        click.option("--registry", "registry_dir", envvar="QUOTEFLOW_REGISTRY_DIR",
+                     default="var/registry", show_default=True,
+                     type=click.Path(path_type=Path)),
+        click.option("--model", default="motor", show_default=True),
+        click.option("--prometheus", "prometheus_url", envvar="QUOTEFLOW_PROMETHEUS_URL",
+                     default="http://127.0.0.1:9090", show_default=True),
+        click.option("--state", "state_file", default="var/run/rollout.json",
+                     show_default=True, type=click.Path(path_type=Path),
+                     help="local mode: where the rollout state is kept"),
+        click.option("--actor", default=getpass.getuser, show_default="current user"),
+        click.option("--hold-timeout", type=str, default=None,
+                     help="stop waiting (state kept) after holding this long, e.g. 10m"),
+    ]):
+        f = option(f)
+    return target_options(f)
+
+
+class Context:
+    def __init__(self, kw: dict[str, Any]) -> None:
+        self.registry = Registry(kw.pop("registry_dir"))
+        self.model = kw.pop("model")
+        self.query = prometheus_query(kw.pop("prometheus_url"))
+        state_file = kw.pop("state_file")
+        self.actor = kw.pop("actor")
+        hold = kw.pop("hold_timeout")
+        self.hold_timeout = parse_duration(hold) if hold else None
+        kw.pop("timeout")
+        self.target = make_target(kw)
+        self.store: StateStore = (
+            ConfigMapState(self.target.core, self.target.namespace, self.target.configmap)
+            if isinstance(self.target, ClusterTarget) else FileState(state_file))
+
+    def runner(self, state: Any) -> RolloutRunner:
+        return RolloutRunner(state, self.store, self.target, self.query, self.registry,
+                             self.actor, click.echo, self.hold_timeout)
+
+
+def _guard(fn: Any) -> Any:
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(**kw: Any) -> None:
+        try:
+            fn(**kw)
+        except (RolloutError, ControlError, RegistryError) as e:
+            raise click.ClickException(str(e)) from e
+    return wrapper
+
+
+def _exit_for(state: Any) -> None:
+    if state.status in ("rolled_back", "aborted"):
+        raise SystemExit(3)
+
+
+@click.group()
+def rollout() -> None:
+    """Progressive rollout of the Green model with Prometheus gates."""
+
+
+@rollout.command()
+@click.option("--steps", default="1,5,25,50,100", show_default=True,
+              help="Green percentages, rising")
+@click.option("--interval", default="60s", show_default=True,
+              help="observation window per step (and for the shadow phase)")
+@click.option("--confirm-each-step", is_flag=True, help="wait for `rollout promote` after each "
+              "passed step")
+@click.option("--latency-budget", default=0.2, show_default=True, help="seconds, Green p99")
+@click.option("--latency-margin", default=0.02, show_default=True,
+              help="seconds Green's p99 may exceed Blue's")
+@click.option("--error-margin", default=0.001, show_default=True,
+              help="how much Green's error ratio may exceed Blue's")
+@click.option("--divergence", default=0.05, show_default=True,
+              help="max share of shadowed quotes moving by more than 10%")
+@click.option("--min-requests", default=100, show_default=True,
+              help="requests needed in a window to judge it")
+@rollout_options
+@_guard
+def start(steps: str, interval: str, confirm_each_step: bool, latency_budget: float,
+          latency_margin: float, error_margin: float, divergence: float, min_requests: int,
+          **kw: Any) -> None:
+    """Start: shadow first (no live traffic), then each step, judged on its evidence.
+
+    Exit status: 0 completed or waiting (confirmation, hold), 3 rolled back or aborted.
+    """
+    ctx = Context(kw)
+    try:
+        step_list = [float(x) for x in steps.split(",") if x.strip()]
+    except ValueError as e:
+        raise click.BadParameter(f"--steps {steps!r}: {e}") from e
+    gates = Gates(latency_budget, latency_margin, error_margin, divergence, min_requests)
+    state = new_rollout(ctx.registry, ctx.target, ctx.store, ctx.model, step_list,
+                        parse_duration(interval), gates, confirm_each_step, ctx.actor)
+    click.echo(f"rollout {state.id}: {ctx.model} v{state.green_version} (Green) against "
+               f"v{state.blue_version} (Blue), steps {steps}")
+    _exit_for(ctx.runner(state).run())
+
+
+@rollout.command()
+@rollout_options
+@_guard
+def status(**kw: Any) -> None:
+    """Print the current (or last) rollout."""
+    state = Context(kw).store.load()
+    if state is None:
+        raise click.ClickException("no rollout recorded")
+    click.echo(json.dumps(describe(state), indent=2))
+
+
+@rollout.command()
+@rollout_options
+@_guard
+def resume(**kw: Any) -> None:
+    """Carry on an interrupted or holding rollout from its recorded step."""
+    ctx = Context(kw)
+    state = ctx.store.load()
+    if state is None or state.finished:
+        raise click.ClickException("no rollout to resume")
+    if state.status == "awaiting_confirmation":
+        raise click.ClickException("the rollout waits for confirmation: `rollout promote`")
+    state.status = "running"
+    _exit_for(ctx.runner(state).run())
+
+
+@rollout.command()
+@rollout_options
+@_guard
+def promote(**kw: Any) -> None:
+    """Confirm the next step of a rollout started with --confirm-each-step."""
+    ctx = Context(kw)
+    state = ctx.store.load()
+    if state is None or state.status != "awaiting_confirmation":
+        raise click.ClickException("no rollout is waiting for confirmation")
+    state.status = "running"
+    state.record(step=state.step_index, weight=state.current_weight,
+                 decision=f"confirmed by {ctx.actor}")
+    ctx.store.save(state)
+    _exit_for(ctx.runner(state).run())
+
+
+@rollout.command()
+@rollout_options
+@_guard
+def abort(**kw: Any) -> None:
+    """Abort: Green to 0 now; a running `rollout` command stops at its next tick."""
+    ctx = Context(kw)
+    state = request_abort(ctx.store)
+    runner = ctx.runner(state)
+    runner._rollback(f"aborted by {ctx.actor}", None, status="aborted")
