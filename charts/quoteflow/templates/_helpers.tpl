@@ -1,0 +1,152 @@
+{{/* Chart name, overridable. */}}
+{{- define "quoteflow.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Release-qualified name, truncated at 63 (a DNS label); component suffixes are
+short, and names stay under 63 for release names up to 40 characters. */}}
+{{- define "quoteflow.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "quoteflow.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "quoteflow.labels" -}}
+helm.sh/chart: {{ include "quoteflow.chart" . }}
+{{ include "quoteflow.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: quoteflow
+{{- end }}
+
+{{/* The stable pair every selector starts from (never add mutable labels here). */}}
+{{- define "quoteflow.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "quoteflow.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Selector labels of one component: (dict "ctx" $ "component" "router" ["color" "blue"]). */}}
+{{- define "quoteflow.componentSelector" -}}
+{{ include "quoteflow.selectorLabels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- with .color }}
+quoteflow.io/color: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/* All labels of one component's objects. */}}
+{{- define "quoteflow.componentLabels" -}}
+{{ include "quoteflow.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- with .color }}
+quoteflow.io/color: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/* image reference: (dict "ctx" $ "image" .Values.images.router) */}}
+{{- define "quoteflow.image" -}}
+{{- printf "%s:%s" .image.repository (default .ctx.Chart.AppVersion .image.tag) }}
+{{- end }}
+
+{{- define "quoteflow.policyConfigMap" -}}
+{{- printf "%s-traffic-policy" (include "quoteflow.fullname" .) }}
+{{- end }}
+
+{{- define "quoteflow.adminSecret" -}}
+{{- default (printf "%s-router-admin" (include "quoteflow.fullname" .)) .Values.router.adminToken.existingSecret }}
+{{- end }}
+
+{{- define "quoteflow.modelsClaim" -}}
+{{- default (printf "%s-models" (include "quoteflow.fullname" .)) .Values.models.pvc.claimName }}
+{{- end }}
+
+{{/* Service URL of a component inside the cluster. */}}
+{{- define "quoteflow.url" -}}
+{{- printf "http://%s-%s:8080" (include "quoteflow.fullname" .ctx) .component }}
+{{- end }}
+
+{{/* Pod-level hardening shared by every pod. uid 10001 is the images' user. */}}
+{{- define "quoteflow.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Container-level hardening shared by every container. */}}
+{{- define "quoteflow.securityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+{{- end }}
+
+{{/* Probes on the service port. startupProbe covers the model load (inference
+answers nothing until its model is loaded and verified); after it, liveness only
+asks "does the process answer", readiness "can it serve". */}}
+{{- define "quoteflow.probes" -}}
+startupProbe:
+  httpGet: {path: /healthz, port: http}
+  periodSeconds: 2
+  failureThreshold: 60
+livenessProbe:
+  httpGet: {path: /healthz, port: http}
+  periodSeconds: 10
+  timeoutSeconds: 2
+  failureThreshold: 3
+readinessProbe:
+  httpGet: {path: /readyz, port: http}
+  periodSeconds: 2
+  timeoutSeconds: 2
+  failureThreshold: 2
+{{- end }}
+
+{{/* extraEnv map -> env list (sorted, so renders are stable). */}}
+{{- define "quoteflow.extraEnv" -}}
+{{- range $k, $v := . }}
+- name: {{ $k }}
+  value: {{ $v | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Values checks the schema cannot express; each message names the value. */}}
+{{- define "quoteflow.validate" -}}
+{{- $w := .Values.traffic.greenWeight }}
+{{- if or (lt (float64 $w) 0.0) (gt (float64 $w) 100.0) }}
+{{- fail (printf "traffic.greenWeight must be between 0 and 100, got %v" $w) }}
+{{- end }}
+{{- if not .Values.inference.colors.blue.enabled }}
+{{- fail "inference.colors.blue.enabled must be true: Blue is the model that always serves" }}
+{{- end }}
+{{- range $color, $c := .Values.inference.colors }}
+{{- if $c.enabled }}
+{{- $_ := required (printf "inference.colors.%s.version is required when inference.colors.%s.enabled is true (the registry version those pods serve)" $color $color) $c.version }}
+{{- end }}
+{{- end }}
+{{- if not .Values.inference.colors.green.enabled }}
+{{- if gt (float64 $w) 0.0 }}
+{{- fail (printf "traffic.greenWeight is %v but inference.colors.green.enabled is false: nothing would serve that traffic" $w) }}
+{{- end }}
+{{- if .Values.traffic.shadow.enabled }}
+{{- fail "traffic.shadow.enabled needs inference.colors.green.enabled: shadow copies go to Green" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.training.enabled (ne .Values.models.source "pvc") }}
+{{- fail "training.enabled needs models.source=pvc: the training job registers into the model store on that volume" }}
+{{- end }}
+{{- end }}
