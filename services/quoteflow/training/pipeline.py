@@ -1,0 +1,269 @@
+"""From data files to registered model versions: the one training pipeline.
+
+``train_and_register`` is what the CLI, the local stack and the tests call. With no
+file arguments it trains on the shipped real data: freMTPLmini policies (frequency)
+and the Danish fire losses (severity). Each frequency model is fitted on the train
+part of a fixed seeded split, so the out-of-sample deviance in its report describes
+exactly the served artifact.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quoteflow import features
+from quoteflow.registry import ModelVersion, Registry
+from quoteflow.registry.store import sha256_bytes
+from quoteflow.training import artifact, frequency, loaders, onnx_export, paths, report, severity
+from quoteflow.training.inflation import CpiTable, IndexingSummary, MissingIndex, index_amounts
+from quoteflow.training.loaders import DomainFilter
+from quoteflow.training.pricing import PricingConfig
+
+DEFAULT_SEED = 42
+DEFAULT_NAME = "motor"
+PARITY_TOLERANCE = 1e-5
+# The step names progress callbacks receive, in order (a CLI sizes its bar with them).
+STEPS: tuple[str, ...] = (
+    "load data", "fit severity", "plot severity",
+    *(f"{step} {m}" for m in frequency.MODEL_TYPES for step in ("fit", "export")),
+    "register",
+)
+Progress = Callable[[str], None]
+
+
+class ParityError(RuntimeError):
+    """The ONNX graph does not reproduce scikit-learn; nothing is registered."""
+
+
+@dataclass
+class Sources:
+    policies: Path
+    claims: Path
+    cpi: Path
+    pricing: Path
+
+    def data_files(self) -> list[Path]:
+        return [self.policies, self.claims, self.cpi]
+
+
+@dataclass
+class PreparedData:
+    sources: Sources
+    policies: pd.DataFrame  # in-domain rows, schema.POLICY_COLUMNS
+    x: np.ndarray  # design matrix of ``policies``
+    domain: DomainFilter
+    claims: pd.DataFrame  # accident_year, amount (as read), amount_indexed
+    indexing: IndexingSummary
+    pricing: PricingConfig
+    split: frequency.Split
+    data_sha256: str
+    file_sha256: dict[str, str]
+
+
+@dataclass
+class TrainedModel:
+    model_type: frequency.ModelType
+    model: frequency.FrequencyModel
+    onnx_bytes: bytes
+    metrics: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainingResult:
+    data: PreparedData
+    severity_fits: list[severity.SeverityFit]
+    chosen: severity.SeverityFit
+    plots: dict[str, bytes]
+    models: list[TrainedModel]
+    seed: int
+
+
+def prepare(policies: Path | None = None, claims: Path | None = None, cpi: Path | None = None,
+            pricing: Path | None = None, *, seed: int = DEFAULT_SEED,
+            missing_index: MissingIndex = "error", base_year: int | None = None) -> PreparedData:
+    """Load, validate, filter and index the data; any bad input raises here."""
+    src = Sources(policies or paths.fremtpl_path(), claims or paths.danishuni_path(),
+                  cpi or paths.CPI_TABLE, pricing or paths.PRICING_CONFIG)
+    config = PricingConfig.load(src.pricing)
+    if base_year is not None:
+        config = PricingConfig(config.currency, base_year, config.expense_loading,
+                               config.profit_loading, config.minimum_premium)
+    domain = loaders.filter_domain(loaders.load_policies(src.policies))
+    if len(domain.kept) == 0:
+        raise ValueError(f"{src.policies}: no policy is inside the rating domain "
+                         f"(outside, by reason: {domain.by_reason})")
+    claim_frame = (loaders.load_claims(src.claims) if claims is not None
+                   else loaders.load_danishuni(src.claims))
+    indexed, summary = index_amounts(claim_frame["amount"].to_numpy(),
+                                     claim_frame["accident_year"].to_numpy(),
+                                     CpiTable.load(src.cpi), config.base_year, missing_index)
+    claim_frame = claim_frame.assign(amount_indexed=indexed)
+    digest, each = artifact.data_fingerprint(src.data_files())
+    return PreparedData(src, domain.kept, loaders.design(domain.kept), domain, claim_frame,
+                        summary, config, frequency.split(len(domain.kept), seed), digest, each)
+
+
+def _parity(model: frequency.FrequencyModel, onnx_bytes: bytes, x: np.ndarray,
+            severity_mean: float, pricing: PricingConfig) -> dict[str, float]:
+    """Max relative difference ONNX vs scikit-learn on the same float32 rows."""
+    out = onnx_export.run(onnx_bytes, x)
+    ref = frequency.predict(model, x)
+    diffs = {
+        "frequency": float(np.max(np.abs(out["frequency"] / ref - 1))),
+        "premium": float(np.max(np.abs(out["premium"] / pricing.premium(ref, severity_mean) - 1))),
+    }
+    if max(diffs.values()) > PARITY_TOLERANCE:
+        raise ParityError(f"ONNX and scikit-learn disagree (max relative differences {diffs}, "
+                          f"tolerance {PARITY_TOLERANCE}); nothing was registered")
+    return diffs
+
+
+def _train_model(model_type: frequency.ModelType, data: PreparedData,
+                 chosen: severity.SeverityFit, seed: int, progress: Progress,
+                 deviances: dict[str, float]) -> TrainedModel:
+    pol, x, sp = data.policies, data.x, data.split
+    claims, exposure = pol["ClaimNb"].to_numpy(), pol["Exposure"].to_numpy()
+    progress(f"fit {model_type}")
+    model = frequency.fit(model_type, x[sp.train], claims[sp.train], exposure[sp.train], seed)
+    null_rate = claims[sp.train].sum() / exposure[sp.train].sum()
+    metrics: dict[str, Any] = {
+        "poisson_deviance_test": frequency.deviance(
+            frequency.predict(model, x[sp.test]), claims[sp.test], exposure[sp.test]),
+        "poisson_deviance_train": frequency.deviance(
+            frequency.predict(model, x[sp.train]), claims[sp.train], exposure[sp.train]),
+        "poisson_deviance_test_null": frequency.deviance(
+            np.full(len(sp.test), null_rate), claims[sp.test], exposure[sp.test]),
+        "deviance_definition": "exposure-weighted mean Poisson deviance of ClaimNb/Exposure",
+        "split": {"seed": seed, "test_fraction": frequency.TEST_FRACTION,
+                  "train_rows": len(sp.train), "test_rows": len(sp.test)},
+    }
+    deviances[model_type] = metrics["poisson_deviance_test"]
+    progress(f"export {model_type}")
+    onnx_bytes = onnx_export.build(model, model_type, chosen.mean, data.pricing,
+                                   doc={"feature_schema_version": features.FEATURE_SCHEMA_VERSION,
+                                        "model_type": model_type})
+    parity = _parity(model, onnx_bytes, x, chosen.mean, data.pricing)
+    metrics["onnx_parity"] = {"rows": len(x), "max_relative_difference": parity,
+                              "tolerance": PARITY_TOLERANCE}
+    return TrainedModel(model_type, model, onnx_bytes, metrics)
+
+
+def _metadata(tm: TrainedModel, result: TrainingResult, deviances: dict[str, float]
+              ) -> dict[str, Any]:
+    data = result.data
+    meta: dict[str, Any] = {
+        "model_type": tm.model_type,
+        "feature_schema_version": features.FEATURE_SCHEMA_VERSION,
+        "feature_names": list(features.FEATURE_NAMES),
+        "training_data_sha256": data.data_sha256,
+        "training_data": {
+            "sha256_definition": "sha256 of the policies, claims and CPI files' bytes, "
+                                 "concatenated in that order",
+            "files": {role: {"path": str(p), "sha256": data.file_sha256[p.name]}
+                      for role, p in zip(("policies", "claims", "cpi"),
+                                         data.sources.data_files(), strict=True)},
+            "policies_read": data.domain.rows_read,
+            "policies_outside_domain": data.domain.dropped,
+            "outside_domain_by_reason": data.domain.by_reason,
+            "claims": len(data.claims),
+            "indexing": {"base_year": data.indexing.base_year,
+                         "policy": data.indexing.policy,
+                         "substituted_years": {str(k): v for k, v in
+                                               data.indexing.substituted.items()}},
+        },
+        "metrics": {**tm.metrics, "poisson_deviance_test_by_model": dict(deviances),
+                    "severity": {f.family: {"aic": f.aic, "loglik": f.loglik,
+                                            "ks_statistic": f.ks_statistic,
+                                            "ks_pvalue": f.ks_pvalue}
+                                 for f in result.severity_fits}},
+        "reference_histograms": artifact.reference_histograms(data.x[data.split.train]),
+        "pricing": data.pricing.as_metadata(),
+        "severity": {**result.chosen.as_metadata(), "choice_rule": severity.CHOICE_RULE,
+                     "currency": data.pricing.currency,
+                     "price_year": data.pricing.base_year},
+        "library_versions": artifact.library_versions(),
+        "seed": result.seed,
+        "onnx": {"input": onnx_export.INPUT, "outputs": list(onnx_export.OUTPUTS)},
+    }
+    if tm.model_type == "poisson_glm":
+        meta["glm"] = {"intercept": float(tm.model.intercept_),
+                       "coefficients": {n: float(c) for n, c in
+                                        zip(features.FEATURE_NAMES, tm.model.coef_, strict=True)},
+                       "link": "log", "offset": "log(Exposure)"}
+    else:
+        meta["gbm"] = {k: v for k, v in tm.model.get_params().items()
+                       if k in (*frequency.GBM_PARAMS, "loss", "random_state")}
+    return meta
+
+
+def train(policies: Path | None = None, claims: Path | None = None, cpi: Path | None = None,
+          pricing: Path | None = None, *, seed: int = DEFAULT_SEED,
+          missing_index: MissingIndex = "error", base_year: int | None = None,
+          progress: Progress | None = None) -> TrainingResult:
+    """Everything up to (not including) registration: models, ONNX, metadata, plots."""
+    step = progress or (lambda _name: None)
+    step("load data")
+    data = prepare(policies, claims, cpi, pricing, seed=seed, missing_index=missing_index,
+                   base_year=base_year)
+    step("fit severity")
+    amounts = data.claims["amount_indexed"].to_numpy()
+    fits = severity.fit_all(amounts)
+    chosen = severity.choose(fits)
+    step("plot severity")
+    plots = {f"qq_{f.family}.png": severity.qq_plot_png(amounts, f, f is chosen) for f in fits}
+    result = TrainingResult(data, fits, chosen, plots, [], seed)
+    deviances: dict[str, float] = {}
+    for model_type in frequency.MODEL_TYPES:
+        result.models.append(_train_model(model_type, data, chosen, seed, step, deviances))
+    for tm in result.models:
+        tm.metadata = _metadata(tm, result, deviances)
+    return result
+
+
+def register(result: TrainingResult, registry: Registry, name: str = DEFAULT_NAME
+             ) -> list[ModelVersion]:
+    """One new version per model (GLM first), each with its report and plots beside it."""
+    versions = []
+    for tm in result.models:
+        text = report.render(result, tm, onnx_sha256=sha256_bytes(tm.onnx_bytes))
+        extra = {"report.md": text.encode(), **result.plots}
+        versions.append(registry.register(name, tm.onnx_bytes, tm.metadata, extra_files=extra))
+    return versions
+
+
+def default_actor() -> str:
+    return os.environ.get("USER") or os.environ.get("LOGNAME") or "quoteflow-train"
+
+
+def train_and_register(registry_dir: Path | str, *, policies: Path | None = None,
+                       claims: Path | None = None, cpi: Path | None = None,
+                       pricing: Path | None = None, seed: int = DEFAULT_SEED,
+                       name: str = DEFAULT_NAME, missing_index: MissingIndex = "error",
+                       base_year: int | None = None, to_staging: bool = False,
+                       actor: str | None = None, progress: Progress | None = None,
+                       ) -> list[ModelVersion]:
+    """Train both models and register them as two new versions of ``name`` (GLM first).
+
+    With no files: the shipped real data. ``to_staging`` moves both new versions to
+    Staging (the scheduled-retraining path); nothing here can move to Production.
+    """
+    result = train(policies, claims, cpi, pricing, seed=seed, missing_index=missing_index,
+                   base_year=base_year, progress=progress)
+    registry = Registry(registry_dir)
+    if progress:
+        progress("register")
+    versions = register(result, registry, name)
+    if to_staging:
+        for mv in versions:
+            registry.move(name, mv.version, "Staging", actor or default_actor(),
+                          f"trained {mv.metadata['model_type']} on data "
+                          f"{result.data.data_sha256[:12]}; staged by quoteflow train")
+    return versions
