@@ -7,6 +7,8 @@ drain timeout), then run the app's shutdown.
 
 from __future__ import annotations
 
+import socket
+
 import click
 import uvicorn
 
@@ -15,13 +17,27 @@ from quoteflow.logs import configure_logging
 DEFAULT_PORTS = {"router": 8000, "preprocess": 8001, "inference": 8002}
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket with SO_REUSEPORT: a replacement process can bind the same
+    port before the old one drains, so a restart on one machine refuses no connection."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
 def run(app_factory: str, service: str, host: str, port: int, log_level: str,
         drain_seconds: float) -> None:
     configure_logging(service, log_level)
-    uvicorn.run(app_factory, factory=True, host=host, port=port, loop="uvloop",
-                http="httptools", access_log=False, log_config=None,
-                log_level=log_level.lower(), timeout_graceful_shutdown=int(drain_seconds),
-                timeout_keep_alive=30, backlog=2048)
+    config = uvicorn.Config(app_factory, factory=True, host=host, port=port, loop="uvloop",
+                            http="httptools", access_log=False, log_config=None,
+                            log_level=log_level.lower(),
+                            timeout_graceful_shutdown=int(drain_seconds), timeout_keep_alive=30)
+    uvicorn.Server(config).run(sockets=[listen(host, port)])
 
 
 def _command(service: str, factory: str, help_text: str) -> click.Command:

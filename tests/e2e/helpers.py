@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 
@@ -31,16 +31,23 @@ def make_stack(registry: Path, workdir: Path, **kw: Any) -> Stack:
     return Stack(cfg)
 
 
+class Answer(NamedTuple):
+    status: int
+    body: dict[str, Any]
+    failover_from: str | None  # the router says another color answered
+
+
 async def post_quotes(url: str, bodies: Iterable[dict[str, Any]], concurrency: int = 16
-                      ) -> list[tuple[int, dict[str, Any]]]:
+                      ) -> list[Answer]:
     """POST every body to /v1/quote, `concurrency` at a time; results in input order."""
     bodies = list(bodies)
-    results: list[tuple[int, dict[str, Any]]] = [(0, {})] * len(bodies)
+    results: list[Answer] = [Answer(0, {}, None)] * len(bodies)
     sem = asyncio.Semaphore(concurrency)
     async with aiohttp.ClientSession() as session:
         async def one(i: int, body: dict[str, Any]) -> None:
             async with sem, session.post(url + "/v1/quote", json=body) as r:
-                results[i] = (r.status, await r.json())
+                results[i] = Answer(r.status, await r.json(),
+                                    r.headers.get("x-quoteflow-failover-from"))
 
         await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
     return results

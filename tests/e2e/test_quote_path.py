@@ -46,22 +46,28 @@ def test_split_matches_weight_is_sticky_and_monotone(stack: Stack) -> None:
     set_policy(stack, green_weight=20, shadow={"enabled": False, "sample": 1.0})
     keys = [f"customer-{i}" for i in range(10_000)]
     first = run(post_quotes(url, (quote_body(customer_key=k) for k in keys), concurrency=8))
-    assert all(s == 200 for s, _ in first), [b for s, b in first if s != 200][:3]
-    colors = {k: b["model"]["color"] for k, (_, b) in zip(keys, first, strict=True)}
+    assert all(a.status == 200 for a in first), [a for a in first if a.status != 200][:3]
+    # the color each key was assigned (a failover answer names the color that failed)
+    colors = {k: a.failover_from or a.body["model"]["color"]
+              for k, a in zip(keys, first, strict=True)}
     greens = sum(c == "green" for c in colors.values())
     # Binomial(10000, 0.2): sd 40; five sd either side
     assert 1800 <= greens <= 2200, greens
     # each color is served by the model version the policy names
-    assert {b["model"]["version"] for _, b in first if b["model"]["color"] == "green"} == {"2"}
-    assert {b["model"]["version"] for _, b in first if b["model"]["color"] == "blue"} == {"1"}
+    assert {a.body["model"]["version"] for a in first if a.body["model"]["color"] == "green"} \
+        == {"2"}
+    assert {a.body["model"]["version"] for a in first if a.body["model"]["color"] == "blue"} \
+        == {"1"}
 
     sample = keys[:2000]
     again = run(post_quotes(url, (quote_body(customer_key=k) for k in sample), concurrency=8))
-    assert [b["model"]["color"] for _, b in again] == [colors[k] for k in sample]
+    assert [a.failover_from or a.body["model"]["color"] for a in again] == \
+        [colors[k] for k in sample]
 
     set_policy(stack, green_weight=50)
     raised = run(post_quotes(url, (quote_body(customer_key=k) for k in sample), concurrency=8))
-    after = {k: b["model"]["color"] for k, (_, b) in zip(sample, raised, strict=True)}
+    after = {k: a.failover_from or a.body["model"]["color"]
+             for k, a in zip(sample, raised, strict=True)}
     assert all(after[k] == "green" for k in sample if colors[k] == "green"), \
         "raising the Green share moved a Green customer back to Blue"
     moved = sum(1 for k in sample if colors[k] == "blue" and after[k] == "green")
@@ -79,11 +85,12 @@ def test_shadow_changes_nothing_in_the_answer_and_records_the_ratio(stack: Stack
     before = metric_value(get_text(url + "/metrics"), "quoteflow_shadow_premium_ratio_count")
     set_policy(stack, shadow={"enabled": True, "sample": 1.0})
     on = run(post_quotes(url, bodies))
-    for (s1, b1), (s2, b2) in zip(off, on, strict=True):
-        assert s1 == s2 == 200
-        b1.pop("quote_id")
-        b2.pop("quote_id")
-        assert b1 == b2
+    for a1, a2 in zip(off, on, strict=True):
+        assert a1.status == a2.status == 200
+        a1.body.pop("quote_id")
+        a2.body.pop("quote_id")
+        if a1.failover_from is None and a2.failover_from is None:
+            assert a1.body == a2.body
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         metrics = get_text(url + "/metrics")
@@ -94,7 +101,7 @@ def test_shadow_changes_nothing_in_the_answer_and_records_the_ratio(stack: Stack
     # Blue-served quotes are shadowed on Green and Green-served ones on Blue
     green_sent = metric_value(metrics, "quoteflow_shadow_sent_total", {"color": "green"})
     blue_sent = metric_value(metrics, "quoteflow_shadow_sent_total", {"color": "blue"})
-    served_green = sum(b["model"]["color"] == "green" for _, b in on)
+    served_green = sum(a.body["model"]["color"] == "green" for a in on if not a.failover_from)
     assert (green_sent, blue_sent) == (300 - served_green, served_green)
 
 
@@ -121,8 +128,8 @@ def test_policy_hot_reload_and_invalid_policy_kept_out(stack: Stack) -> None:
     view = get_json(url + "/admin/traffic")
     assert "green_weight" in view["policy_file_error"] and "colour" in view["policy_file_error"]
     assert view["generation"] == gen + 1 and view["policy"]["green_weight"] == 7
-    status, body = run(post_quotes(url, [quote_body()]))[0]
-    assert status == 200, body
+    answer = run(post_quotes(url, [quote_body()]))[0]
+    assert answer.status == 200, answer
 
 
 def test_admin_writes_need_the_token_and_kill_switch(stack: Stack) -> None:
@@ -141,7 +148,7 @@ def test_admin_writes_need_the_token_and_kill_switch(stack: Stack) -> None:
         view = __import__("json").loads(r.read())
     assert view["policy"]["green_weight"] == 0 and view["policy"]["shadow"]["enabled"] is False
     results = run(post_quotes(url, (quote_body(customer_key=f"k{i}") for i in range(200))))
-    assert {b["model"]["color"] for _, b in results} == {"blue"}, (
+    assert {a.body["model"]["color"] for a in results} == {"blue"}, (
         get_json(url + "/admin/traffic"), get_text(url + "/metrics"))
     # the kill switch was written where the policy lives: a restart keeps it
     assert yaml.safe_load(stack.config.policy_file.read_text())["green_weight"] == 0
@@ -172,9 +179,9 @@ def test_green_killed_mid_run_costs_no_quote(trained_registry: Path, tmp_path: P
             return await task
 
         results = run(scenario())
-        failed = [(s, b) for s, b in results if s != 200]
+        failed = [a for a in results if a.status != 200]
         assert not failed, failed[:3]
-        colors = [b["model"]["color"] for _, b in results]
+        colors = [a.body["model"]["color"] for a in results]
         assert "green" in colors[:200], "Green served nothing before it was killed"
         assert colors[-500:].count("green") == 0
         metrics = get_text(url + "/metrics")
@@ -188,7 +195,7 @@ def test_slow_or_dead_shadow_target_leaves_live_quotes_alone(trained_registry: P
     with st:
         url = st.config.url("router")
         results = run(post_quotes(url, (quote_body(customer_key=f"s{i}") for i in range(400))))
-        assert all(s == 200 and b["model"]["color"] == "blue" for s, b in results)
+        assert all(a.status == 200 and a.body["model"]["color"] == "blue" for a in results)
         metrics = get_text(url + "/metrics")
         total = metric_value(metrics, "quoteflow_quote_duration_seconds_count")
         # no live quote waited for the 600 ms shadow call
@@ -200,4 +207,4 @@ def test_slow_or_dead_shadow_target_leaves_live_quotes_alone(trained_registry: P
         # shadow target gone entirely: still every live quote answered
         st.stop_service("inference-green")
         results = run(post_quotes(url, (quote_body(customer_key=f"t{i}") for i in range(200))))
-        assert all(s == 200 for s, _ in results)
+        assert all(a.status == 200 for a in results)

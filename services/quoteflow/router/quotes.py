@@ -54,6 +54,8 @@ class QuoteService:
     async def _quote(self, body: bytes) -> tuple[int, Any, dict[str, str] | None, str, str]:
         s = self.settings
         t0 = time.perf_counter()
+        # the whole quote answers inside the budget, a few ms kept for our own work
+        deadline = t0 + s.budget_seconds - 0.01
         try:
             status, raw = await self.upstreams.post(
                 self.upstreams.preprocess_url + "/v1/features", body, s.preprocess_timeout)
@@ -72,7 +74,7 @@ class QuoteService:
         feats = orjson.loads(raw)
         quote_id = uuid.uuid4().hex
         policy = self.store.policy
-        color = assign(feats.get("customer_key") or quote_id, policy)
+        color = assigned = assign(feats.get("customer_key") or quote_id, policy)
         outcome = "ok"
         other = _other(color)
         can_fail_over = _serves_live(policy, other) and self.upstreams.usable(other)
@@ -81,15 +83,19 @@ class QuoteService:
             metrics.FAILOVERS.labels(color, "not_ready").inc()
             color, other, outcome, can_fail_over = other, color, "failover", False
         try:
-            result = await self._price(color, feats)
+            result = await self._price(color, feats, s.inference_timeout)
         except UpstreamError as e:
-            if not can_fail_over:
+            # One more attempt, with what is left of the budget: on the other color if
+            # it serves live traffic, else on the same one unless it is gone.
+            left = deadline - time.perf_counter()
+            if can_fail_over:
+                metrics.FAILOVERS.labels(color, e.reason).inc()
+                color, outcome = other, "failover"
+            elif e.reason == "connection" or left <= 0.005:
                 return (503, {"detail": f"pricing temporarily unavailable ({e.reason}); "
                                         "retry shortly"}, RETRY_AFTER, color, "error")
-            metrics.FAILOVERS.labels(color, e.reason).inc()
-            color, outcome = other, "failover"
             try:
-                result = await self._price(color, feats)
+                result = await self._price(color, feats, max(left, 0.005))
             except UpstreamError as e2:
                 return (503, {"detail": f"pricing temporarily unavailable ({e2.reason}); "
                                         "retry shortly"}, RETRY_AFTER, color, "error")
@@ -105,14 +111,16 @@ class QuoteService:
         if policy.shadow.enabled and outcome == "ok":
             self.shadow.offer(ShadowJob(feats["features"], feats["schema_version"], color,
                                         float(pred["premium"])), policy.shadow.sample)
-        return 200, answer, None, color, outcome
+        # Like Envoy's x-envoy-attempt-count: say that another color answered.
+        headers = {"x-quoteflow-failover-from": assigned} if outcome == "failover" else None
+        return 200, answer, headers, color, outcome
 
-    async def _price(self, color: Color, feats: dict[str, Any]) -> dict[str, Any]:
+    async def _price(self, color: Color, feats: dict[str, Any],
+                     timeout: float) -> dict[str, Any]:
         t0 = time.perf_counter()
         try:
             result = await self.upstreams.predict(color, feats["features"],
-                                                  feats["schema_version"],
-                                                  self.settings.inference_timeout)
+                                                  feats["schema_version"], timeout)
             self.upstreams.record_success(color)
             return result
         except UpstreamError as e:

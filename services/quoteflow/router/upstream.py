@@ -140,10 +140,21 @@ class Upstreams:
 
     async def post(self, url: str, body: bytes, timeout: float) -> tuple[int, bytes]:
         assert self.session is not None
+        deadline = asyncio.get_running_loop().time() + timeout
         try:
-            async with self.session.post(url, data=body, headers=JSON_HEADERS,
-                                         timeout=aiohttp.ClientTimeout(total=timeout)) as r:
-                return r.status, await r.read()
+            try:
+                async with self.session.post(url, data=body, headers=JSON_HEADERS,
+                                             timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+                    return r.status, await r.read()
+            except aiohttp.ServerDisconnectedError:
+                # A pooled keep-alive connection the server closed (it restarted or
+                # drained): the request never ran; send it once more, fresh connection.
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    raise TimeoutError from None
+                async with self.session.post(url, data=body, headers=JSON_HEADERS,
+                                             timeout=aiohttp.ClientTimeout(total=left)) as r:
+                    return r.status, await r.read()
         except TimeoutError as e:
             raise UpstreamError("timeout", f"{url}: no answer within {timeout * 1000:.0f} ms") \
                 from e
