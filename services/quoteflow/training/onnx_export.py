@@ -21,7 +21,7 @@ OUTPUTS = ("frequency", "severity", "pure_premium", "premium")
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 
 
-def convert_frequency(model: FrequencyModel, model_type: ModelType) -> onnx.ModelProto:
+def convert_frequency(model: FrequencyModel) -> onnx.ModelProto:
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
 
@@ -35,7 +35,7 @@ def convert_frequency(model: FrequencyModel, model_type: ModelType) -> onnx.Mode
 def build(model: FrequencyModel, model_type: ModelType, severity_mean: float,
           pricing: PricingConfig, doc: dict[str, str] | None = None) -> bytes:
     """Serialized ONNX model with the pricing arithmetic inside."""
-    onx = convert_frequency(model, model_type)
+    onx = convert_frequency(model)
     g = onx.graph
     raw = g.output[0].name
     del g.output[:]

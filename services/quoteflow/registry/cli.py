@@ -1,0 +1,164 @@
+"""`quoteflow models`: list, show, promote and archive registered model versions."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from pathlib import Path
+
+import click
+
+from quoteflow.registry.store import Registry, RegistryError
+
+
+def _registry(ctx: click.Context) -> Registry:
+    return Registry(ctx.obj["registry_dir"])
+
+
+def _fail(e: Exception) -> click.ClickException:
+    return click.ClickException(str(e))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--registry", "registry_dir", envvar="QUOTEFLOW_REGISTRY_DIR",
+              default="var/registry", show_default=True, type=click.Path(path_type=Path),
+              help="model registry directory [env QUOTEFLOW_REGISTRY_DIR]")
+@click.pass_context
+def models(ctx: click.Context, registry_dir: Path) -> None:
+    """Registered model versions and their stages (None, Staging, Production, Archived).
+
+    Rollback is promoting an older version: `quoteflow models promote motor 1 --to
+    Production --reason "..."`; the version it replaces is archived, and every move
+    is recorded in the audit trail with time, actor and reason.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["registry_dir"] = registry_dir
+
+
+@models.command("list")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.pass_context
+def list_(ctx: click.Context, name: str | None, as_json: bool) -> None:
+    """Every version (of NAME, or of every model) with its stage and main metric."""
+    reg = _registry(ctx)
+    rows = []
+    for n in [name] if name else reg.names():
+        stages = reg.stages(n)
+        for v in reg.versions(n):
+            try:
+                meta = reg.get(n, v).metadata
+            except RegistryError as e:
+                meta = {"error": str(e)}
+            rows.append({"name": n, "version": v, "stage": stages.get(v, "None"),
+                         "model_type": meta.get("model_type", ""),
+                         "test_deviance": meta.get("metrics", {}).get("poisson_deviance_test"),
+                         "created_at": meta.get("created_at", ""),
+                         "sha256": str(meta.get("onnx_sha256", ""))[:12]})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"no models in {reg.root}")
+        return
+    click.echo(f"{'NAME':<12} {'VER':>4} {'STAGE':<11} {'TYPE':<23} {'TEST DEV':>9} "
+               f"{'SHA256':<13} CREATED")
+    for r in rows:
+        dev = f"{r['test_deviance']:.5f}" if r["test_deviance"] is not None else "-"
+        click.echo(f"{r['name']:<12} {r['version']:>4} {r['stage']:<11} {r['model_type']:<23} "
+                   f"{dev:>9} {r['sha256']:<13} {r['created_at']}")
+
+
+@models.command()
+@click.argument("ref")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="check model.onnx against the sha256 recorded at registration")
+@click.pass_context
+def show(ctx: click.Context, ref: str, verify: bool) -> None:
+    """One version's metadata, stage and history. REF: name, name:version or name@stage."""
+    reg = _registry(ctx)
+    try:
+        mv = reg.resolve(ref)
+        if verify:
+            mv.read_verified()
+    except RegistryError as e:
+        raise _fail(e) from e
+    meta = mv.metadata
+    click.echo(f"{mv.name}:{mv.version}  stage {reg.stage_of(mv.name, mv.version)}  "
+               f"{meta.get('model_type', '')}")
+    click.echo(f"  path           {mv.path}")
+    click.echo(f"  onnx sha256    {mv.sha256}" + ("  (verified)" if verify else ""))
+    click.echo(f"  created        {meta.get('created_at')}")
+    click.echo(f"  feature schema {meta.get('feature_schema_version')}")
+    click.echo(f"  training data  {meta.get('training_data_sha256')}")
+    m = meta.get("metrics", {})
+    if "poisson_deviance_test" in m:
+        click.echo(f"  test deviance  {m['poisson_deviance_test']:.6f} "
+                   f"(null {m.get('poisson_deviance_test_null', float('nan')):.6f})")
+    sev = meta.get("severity", {})
+    if sev:
+        click.echo(f"  severity       {sev.get('family')} mean {sev.get('mean', 0):,.2f}")
+    p = meta.get("pricing", {})
+    if p:
+        click.echo(f"  pricing        {p.get('formula')}")
+        click.echo(f"                 expense {p.get('expense_loading')}, profit "
+                   f"{p.get('profit_loading')}, minimum {p.get('minimum_premium')} "
+                   f"{p.get('currency')}")
+    if (mv.path / "report.md").is_file():
+        click.echo(f"  report         {mv.path / 'report.md'}")
+    history = [e for e in reg.audit(mv.name) if e["version"] == mv.version]
+    click.echo("  history" + ("" if history else "        (no stage moves)"))
+    for e in history:
+        click.echo(f"    {e['time']}  {e['from']} -> {e['to']}  by {e['actor']}: {e['reason']}")
+
+
+def _default_actor() -> str:
+    # $USER, else the login name of this process (containers often lack $USER)
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def _actor_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--actor", default=_default_actor, show_default="$USER",
+                        help="who makes the move (recorded in the audit trail)")(f)
+
+
+@models.command()
+@click.argument("name")
+@click.argument("version")
+@click.option("--to", "stage", required=True, type=click.Choice(["Staging", "Production"]),
+              help="target stage")
+@click.option("--reason", required=True, help="why (recorded in the audit trail)")
+@_actor_option
+@click.pass_context
+def promote(ctx: click.Context, name: str, version: str, stage: str, reason: str,
+            actor: str) -> None:
+    """Move NAME VERSION to Staging or Production (rollback: promote an older version).
+
+    Promoting to Production archives the version that was there.
+    """
+    try:
+        events = _registry(ctx).move(name, version, stage, actor, reason)
+    except RegistryError as e:
+        raise _fail(e) from e
+    for e in events:
+        click.echo(f"{e['model']}:{e['version']} {e['from']} -> {e['to']} by {e['actor']}")
+
+
+@models.command()
+@click.argument("name")
+@click.argument("version")
+@click.option("--reason", required=True, help="why (recorded in the audit trail)")
+@_actor_option
+@click.pass_context
+def archive(ctx: click.Context, name: str, version: str, reason: str, actor: str) -> None:
+    """Move NAME VERSION to Archived (it stays in the registry; it can be promoted again)."""
+    try:
+        events = _registry(ctx).move(name, version, "Archived", actor, reason)
+    except RegistryError as e:
+        raise _fail(e) from e
+    for e in events:
+        click.echo(f"{e['model']}:{e['version']} {e['from']} -> {e['to']} by {e['actor']}")

@@ -1,0 +1,89 @@
+"""`quoteflow train`: train the frequency models, price them, register two versions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from quoteflow.registry import RegistryError
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--registry", "registry_dir", envvar="QUOTEFLOW_REGISTRY_DIR",
+              default="var/registry", show_default=True, type=click.Path(path_type=Path),
+              help="model registry directory [env QUOTEFLOW_REGISTRY_DIR]")
+@click.option("--policies", type=FILE,
+              help="policies CSV/Parquet (schema: quoteflow.training.schema); "
+                   "default: the shipped freMTPLmini")
+@click.option("--claims", type=FILE,
+              help="claims CSV/Parquet with accident_date (or accident_year) and amount; "
+                   "default: the Danish fire losses")
+@click.option("--cpi", type=FILE, help="CPI table CSV (year,index); default: the shipped one")
+@click.option("--pricing", type=FILE,
+              help="pricing config YAML; default: the shipped data/pricing.yaml")
+@click.option("--base-year", type=int, help="index claims to this year's prices "
+              "(default: base_year of the pricing config)")
+@click.option("--missing-index", type=click.Choice(["error", "nearest"]), default="error",
+              show_default=True,
+              help="an accident year missing from the CPI table is an error, or takes the "
+                   "nearest year's index")
+@click.option("--seed", type=int, default=42, show_default=True,
+              help="seeds the train/test split and the gradient boosting")
+@click.option("--name", default="motor", show_default=True, help="registered model name")
+# Only Staging: the scheduled job calls this and must never be able to reach Production.
+@click.option("--stage", type=click.Choice(["Staging"]),
+              help="also move both new versions to Staging (never Production: promote "
+                   "with `quoteflow models promote`)")
+@click.option("--actor", envvar="USER", default="quoteflow-train", show_default="$USER",
+              help="who the Staging move is recorded as")
+def train(registry_dir: Path, policies: Path | None, claims: Path | None, cpi: Path | None,
+          pricing: Path | None, base_year: int | None, missing_index: str, seed: int, name: str,
+          stage: str | None, actor: str) -> None:
+    """Train the Poisson GLM and the gradient-boosted model and register both.
+
+    With no file options it trains on the shipped real data: freMTPLmini (25,000
+    French motor policies) for frequency and the Danish fire losses for severity.
+    Two new versions of NAME are registered, the GLM first, each with its training
+    report (report.md) and Q-Q plots beside model.onnx.
+    """
+    from tqdm import tqdm
+
+    from quoteflow.training import pipeline
+    from quoteflow.training.inflation import IndexingError
+    from quoteflow.training.pricing import PricingConfigError
+    from quoteflow.training.schema import DataError
+
+    started = time.monotonic()
+    with tqdm(total=len(pipeline.STEPS), unit="step", desc="train", leave=False) as bar:
+        first = [True]
+
+        def progress(step: str) -> None:
+            # a new step starting means the previous one finished
+            if not first[0]:
+                bar.update(1)
+            first[0] = False
+            bar.set_postfix_str(step)
+
+        try:
+            versions = pipeline.train_and_register(
+                registry_dir, policies=policies, claims=claims, cpi=cpi, pricing=pricing,
+                seed=seed, name=name, missing_index=missing_index,  # type: ignore[arg-type]
+                base_year=base_year, to_staging=stage == "Staging", actor=actor,
+                progress=progress)
+        except (DataError, IndexingError, PricingConfigError, RegistryError,
+                FileNotFoundError, pipeline.ParityError, ValueError) as e:
+            raise click.ClickException(str(e)) from e
+        bar.update(bar.total - bar.n)
+    for mv in versions:
+        m = mv.metadata["metrics"]
+        click.echo(f"registered {mv.name}:{mv.version} {mv.metadata['model_type']:<22} "
+                   f"test deviance {m['poisson_deviance_test']:.5f}  severity "
+                   f"{mv.metadata['severity']['family']} mean "
+                   f"{mv.metadata['severity']['mean']:,.0f} {mv.metadata['pricing']['currency']}"
+                   f"  stage {'Staging' if stage else 'None'}")
+        click.echo(f"  report: {mv.path / 'report.md'}")
+    click.echo(f"done in {time.monotonic() - started:.1f} s")
