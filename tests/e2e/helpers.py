@@ -25,9 +25,20 @@ def quote_body(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def make_stack(registry: Path, workdir: Path, **kw: Any) -> Stack:
+# Functional tests judge routing, not speed: on a shared 2-core machine a 200 ms
+# budget can be blown by a neighbour's burst, so they run with a 1 s budget. The
+# budget itself is exercised by the drills that make a stage slow on purpose.
+GENEROUS_TIMEOUTS = {"QUOTEFLOW_ROUTER_BUDGET_SECONDS": "1.0",
+                     "QUOTEFLOW_ROUTER_PREPROCESS_TIMEOUT": "0.3",
+                     "QUOTEFLOW_ROUTER_INFERENCE_TIMEOUT": "0.3"}
+
+
+def make_stack(registry: Path, workdir: Path, env: dict[str, dict[str, str]] | None = None,
+               **kw: Any) -> Stack:
+    env = {k: dict(v) for k, v in (env or {}).items()}
+    env["router"] = {**GENEROUS_TIMEOUTS, **env.get("router", {})}
     cfg = StackConfig(registry_dir=registry, workdir=workdir, blue_version="1",
-                      green_version="2", admin_token=TOKEN, **kw)
+                      green_version="2", admin_token=TOKEN, env=env, **kw)
     return Stack(cfg)
 
 

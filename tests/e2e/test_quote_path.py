@@ -61,11 +61,13 @@ def test_split_matches_weight_is_sticky_and_monotone(stack: Stack) -> None:
 
     sample = keys[:2000]
     again = run(post_quotes(url, (quote_body(customer_key=k) for k in sample), concurrency=8))
+    assert all(a.status == 200 for a in again), [a for a in again if a.status != 200][:3]
     assert [a.failover_from or a.body["model"]["color"] for a in again] == \
         [colors[k] for k in sample]
 
     set_policy(stack, green_weight=50)
     raised = run(post_quotes(url, (quote_body(customer_key=k) for k in sample), concurrency=8))
+    assert all(a.status == 200 for a in raised), [a for a in raised if a.status != 200][:3]
     after = {k: a.failover_from or a.body["model"]["color"]
              for k, a in zip(sample, raised, strict=True)}
     assert all(after[k] == "green" for k in sample if colors[k] == "green"), \
