@@ -273,3 +273,7 @@ def quote_features(q: QuoteColumns) -> np.ndarray:
     return design_matrix(
         q.driver_age, q.vehicle_age, q.vehicle_power, q.bonus_malus, q.area, q.vehicle_brand
     )
+
+
+# Drift monitoring reads the raw features as the vector's leading columns.
+assert FEATURE_NAMES[: len(RAW_FEATURES)] == RAW_FEATURES

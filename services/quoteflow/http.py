@@ -73,8 +73,12 @@ def validation_errors(e: ValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def probes(ready: Callable[[], tuple[bool, dict[str, Any]]]) -> APIRouter:
-    """/healthz (the process answers), /readyz (it can serve: the callback says), /metrics."""
+def probes(ready: Callable[[], tuple[bool, dict[str, Any]]],
+           before_scrape: Callable[[], None] | None = None) -> APIRouter:
+    """/healthz (the process answers), /readyz (it can serve: the callback says), /metrics.
+
+    ``before_scrape`` refreshes gauges that are computed, not counted (drift PSI).
+    """
     r = APIRouter(tags=["operations"])
 
     @r.get("/healthz", summary="Liveness: the process answers")
@@ -88,6 +92,8 @@ def probes(ready: Callable[[], tuple[bool, dict[str, Any]]]) -> APIRouter:
 
     @r.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
+        if before_scrape is not None:
+            before_scrape()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return r

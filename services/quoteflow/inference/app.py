@@ -15,10 +15,14 @@ from fastapi.responses import Response
 
 from quoteflow import metrics
 from quoteflow.contract import PredictRequest, PredictResponse, ValidationErrorBody
+from quoteflow.features import RAW_FEATURES
 from quoteflow.http import BadRequest, error_response, json_response, probes, read_json_body
 from quoteflow.inference.model import PricingModel, SchemaMismatch
 from quoteflow.inference.settings import Settings
+from quoteflow.observability.drift import DriftMonitor, publish_drift_metrics
 from quoteflow.registry import Registry
+
+N_RAW = len(RAW_FEATURES)  # the first columns of the feature vector are the raw features
 
 
 def parse_predict(body: bytes, max_rows: int) -> tuple[str, np.ndarray]:
@@ -59,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # answers 200) only after it; a failed load leaves /readyz at 503 with why.
         model.load()
         if model.ready:
+            app.state.drift = DriftMonitor(model.metadata["reference_histograms"],
+                                           window=settings.drift_window)
             metrics.MODEL_INFO.info({"name": model.name, "version": model.version,
                                      "sha256": model.sha256,
                                      "schema_version": model.schema_version})
@@ -69,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Serves one pinned ONNX model version; refuses features of "
                               "another schema version.")
     app.state.model = model
+    app.state.drift = None
 
     def readiness() -> tuple[bool, dict[str, Any]]:
         detail: dict[str, Any] = {"model": model.name, "version": model.version}
@@ -78,7 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             detail["reason"] = model.failure or "loading"
         return model.ready, detail
 
-    app.include_router(probes(readiness))
+    def refresh_drift() -> None:
+        if app.state.drift is not None:
+            publish_drift_metrics(app.state.drift)
+
+    app.include_router(probes(readiness, before_scrape=refresh_drift))
 
     @app.post(
         "/v1/predict", tags=["predict"], summary="Price a batch of feature vectors",
@@ -111,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         out = model.run(x)
         metrics.ONNX_RUN_DURATION.observe(time.perf_counter() - t0)
         metrics.PREDICT_ROWS.inc(len(x))
+        app.state.drift.observe(x[:, :N_RAW])
         body_out = {"model": model.model_ref(), "currency": model.pricing["currency"],
                     "predictions": model.predictions(out)}
         metrics.PREDICT_DURATION.observe(time.perf_counter() - start)
