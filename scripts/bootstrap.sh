@@ -54,3 +54,19 @@ if [ ! -f "$DATA/danishuni.rda" ]; then
   cp "$tmp/x/usr/lib/R/site-library/fitdistrplus/data/danishuni.rda" "$DATA/danishuni.rda"
   rm -rf "$tmp"
 fi
+
+# --- Grafana dashboard type check (issue 5): TypeScript + @grafana/schema in var/npm
+# (gitignored), used by tests/observability/test_dashboard.py. Runs only when a
+# package is missing or the pins below changed.
+NPM_DIR=$ROOT/var/npm
+npm_pins="typescript@5.9.3 @grafana/schema@13.2.3"
+if [ ! -x "$NPM_DIR/node_modules/.bin/tsc" ] || [ ! -d "$NPM_DIR/node_modules/@grafana/schema" ] \
+   || [ "$(cat "$NPM_DIR/.pins" 2>/dev/null)" != "$npm_pins" ]; then
+  log "npm install $npm_pins (into var/npm)"
+  mkdir -p "$NPM_DIR"
+  [ -f "$NPM_DIR/package.json" ] || echo '{"name": "quoteflow-dashboard-check", "private": true}' \
+    > "$NPM_DIR/package.json"
+  # shellcheck disable=SC2086  # the pins are separate words on purpose
+  npm install --prefix "$NPM_DIR" --save-exact --no-audit --no-fund --loglevel=error $npm_pins >/dev/null
+  echo "$npm_pins" > "$NPM_DIR/.pins"
+fi
