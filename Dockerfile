@@ -102,10 +102,10 @@ CMD ["quoteflow", "serve", "router"]
 
 FROM deps-training AS training
 RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-deps /wheels/*.whl
-# the same relative place bootstrap.sh uses (var/data under the working directory)
-COPY --from=danish /data/danishuni.rda /app/var/data/danishuni.rda
-# matplotlib and friends want a writable home; the pod mounts an emptyDir on /tmp
-ENV HOME=/tmp MPLCONFIGDIR=/tmp/matplotlib
+COPY --from=danish /data/danishuni.rda /opt/quoteflow/data/danishuni.rda
+# QUOTEFLOW_DATA_DIR: where the training code looks for danishuni.rda (training/paths.py).
+# matplotlib and friends want a writable home; the pod mounts an emptyDir on /tmp.
+ENV QUOTEFLOW_DATA_DIR=/opt/quoteflow/data HOME=/tmp MPLCONFIGDIR=/tmp/matplotlib
 USER 10001:10001
 CMD ["quoteflow", "train", "--registry", "/registry", "--stage", "Staging"]
 
