@@ -1,0 +1,67 @@
+"""Severity fits: recovery of known distributions, the choice rule, the real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from quoteflow.training import severity
+
+TRUTHS = {
+    "lognormal": {"meanlog": 9.0, "sdlog": 1.1},
+    "gamma": {"shape": 2.5, "scale": 4000.0},
+    "weibull": {"shape": 1.6, "scale": 12_000.0},
+}
+
+
+@pytest.mark.parametrize("family", severity.FAMILIES)
+def test_known_distribution_is_recovered_and_chosen(family: str) -> None:
+    truth = TRUTHS[family]
+    x = severity.frozen_distribution(family, truth).rvs(size=20_000, random_state=7)
+    fits = severity.fit_all(x)
+    chosen = severity.choose(fits)
+    assert chosen.family == family
+    for key, value in truth.items():
+        assert chosen.params[key] == pytest.approx(value, rel=0.03), key
+    assert chosen.mean == pytest.approx(severity.distribution_mean(family, truth), rel=0.03)
+    assert chosen.ks_pvalue > 0.01
+
+
+def test_fit_statistics_are_consistent() -> None:
+    x = stats.lognorm(s=0.8, scale=5000).rvs(size=3000, random_state=1)
+    for f in severity.fit_all(x):
+        dist = f.frozen()
+        assert f.loglik == pytest.approx(np.sum(dist.logpdf(x)))
+        assert f.aic == pytest.approx(4 - 2 * f.loglik)
+        assert f.ks_statistic == pytest.approx(stats.kstest(x, dist.cdf).statistic)
+        assert f.mean == pytest.approx(dist.mean(), rel=1e-9)
+    fits = severity.fit_all(x)
+    assert severity.choose(fits) is min(fits, key=lambda f: f.aic)
+
+
+def test_lognormal_mle_matches_scipy() -> None:
+    x = stats.lognorm(s=0.8, scale=5000).rvs(size=3000, random_state=2)
+    s, _, scale = stats.lognorm.fit(x, floc=0)
+    fit = severity.fit_family(x, "lognormal")
+    assert fit.params["sdlog"] == pytest.approx(s, rel=1e-4)
+    assert fit.params["meanlog"] == pytest.approx(np.log(scale), rel=1e-5)
+
+
+def test_bad_amounts_and_family() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        severity.fit_family(np.array([1.0, -2.0, 3.0]), "gamma")
+    with pytest.raises(ValueError, match="unknown severity family"):
+        severity.fit_family(np.array([1.0, 2.0, 3.0]), "pareto")
+
+
+def test_real_danish_fires(real_run) -> None:  # type: ignore[no-untyped-def]
+    fits = {f.family: f for f in real_run.severity_fits}
+    assert set(fits) == set(severity.FAMILIES)
+    assert real_run.chosen is min(real_run.severity_fits, key=lambda f: f.aic)
+    assert real_run.chosen.family == "lognormal"  # heavy tail: lognormal beats the others
+    assert all(f.n == 2167 for f in fits.values())
+    assert 2e6 < real_run.chosen.mean < 4e6  # DKK (danishuni is in millions)
+    for name, png in real_run.plots.items():
+        assert name.startswith("qq_") and png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(real_run.plots) == 3
