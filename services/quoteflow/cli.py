@@ -25,6 +25,7 @@ def _register_commands() -> None:
         ("quoteflow.local.cli", "up"),
         ("quoteflow.control.cli", "traffic"),
         ("quoteflow.control.rollout_cli", "rollout"),
+        ("quoteflow.batch.cli", "score"),
     ]:
         try:
             mod = importlib.import_module(module)

@@ -1,0 +1,90 @@
+"""The repricing picture an actuary looks at first: premium distribution and change.
+
+Histograms are accumulated chunk by chunk on fixed bins, so a book larger than
+memory plots in constant memory; only the counts reach matplotlib.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+# Log-spaced premium bins (currency units); values outside land in the end bins.
+PREMIUM_EDGES = np.logspace(0, 7, 141)
+# Change as new/old ratio on log2 bins, from a quarter to four times the old price.
+RATIO_EDGES = np.exp2(np.linspace(-2, 2, 161))
+
+
+@dataclass
+class PremiumStats:
+    compare_version: str | None = None
+    premium: np.ndarray = field(default_factory=lambda: np.zeros(len(PREMIUM_EDGES) - 1))
+    compare: np.ndarray = field(default_factory=lambda: np.zeros(len(PREMIUM_EDGES) - 1))
+    ratio: np.ndarray = field(default_factory=lambda: np.zeros(len(RATIO_EDGES) - 1))
+    total: float = 0.0
+    compare_total: float = 0.0
+    rows: int = 0
+    up: int = 0
+    down: int = 0
+
+    def add(self, premium: np.ndarray, compare: np.ndarray | None = None) -> None:
+        self.premium += _hist(premium, PREMIUM_EDGES)
+        self.total += float(premium.sum())
+        self.rows += len(premium)
+        if compare is not None:
+            self.compare += _hist(compare, PREMIUM_EDGES)
+            self.compare_total += float(compare.sum())
+            ratio = premium / compare
+            self.ratio += _hist(ratio, RATIO_EDGES)
+            self.up += int(np.count_nonzero(ratio > 1))
+            self.down += int(np.count_nonzero(ratio < 1))
+
+
+def _hist(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    clipped = np.clip(values, edges[0], np.nextafter(edges[-1], 0))
+    return np.histogram(clipped, bins=edges)[0].astype(float)
+
+
+def render(stats: PremiumStats, path: Path, title: str, currency: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display: works on a server or in CI
+    import matplotlib.pyplot as plt
+
+    panels = 2 if stats.compare_version is not None else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.2), squeeze=False)
+    ax = axes[0][0]
+    widths = np.diff(PREMIUM_EDGES)
+    ax.bar(PREMIUM_EDGES[:-1], stats.premium, width=widths, align="edge", alpha=0.7,
+           label=f"{title} (mean {stats.total / max(stats.rows, 1):,.0f})")
+    if stats.compare_version is not None:
+        ax.step(PREMIUM_EDGES[:-1], stats.compare, where="post", color="black",
+                label=f"version {stats.compare_version} "
+                      f"(mean {stats.compare_total / max(stats.rows, 1):,.0f})")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"premium ({currency}, log scale)")
+    ax.set_ylabel("policies")
+    ax.set_title(f"Premium distribution, {stats.rows:,} policies")
+    ax.legend(fontsize=8)
+    _trim_x(ax, stats.premium + stats.compare, PREMIUM_EDGES)
+    if stats.compare_version is not None:
+        ax = axes[0][1]
+        ax.bar(RATIO_EDGES[:-1], stats.ratio, width=np.diff(RATIO_EDGES), align="edge",
+               color="tab:orange")
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel(f"new / version {stats.compare_version} premium (log2; ends clipped)")
+        ax.set_title(f"Change: {stats.up:,} up, {stats.down:,} down, "
+                     f"{stats.rows - stats.up - stats.down:,} unchanged")
+        _trim_x(ax, stats.ratio, RATIO_EDGES)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _trim_x(ax: object, counts: np.ndarray, edges: np.ndarray) -> None:
+    nz = np.flatnonzero(counts)
+    if len(nz):
+        ax.set_xlim(edges[nz[0]], edges[nz[-1] + 1])  # type: ignore[attr-defined]
