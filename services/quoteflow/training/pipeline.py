@@ -100,8 +100,9 @@ def prepare(policies: Path | None = None, claims: Path | None = None, cpi: Path 
     if len(domain.kept) == 0:
         raise ValueError(f"{src.policies}: no policy is inside the rating domain "
                          f"(outside, by reason: {domain.by_reason})")
-    claim_frame = (loaders.load_claims(src.claims) if claims is not None
-                   else loaders.load_danishuni(src.claims))
+    # .rda: the shipped Danish fire losses (millions of DKK, converted); else the schema
+    claim_frame = (loaders.load_danishuni(src.claims) if src.claims.suffix.lower() == ".rda"
+                   else loaders.load_claims(src.claims))
     indexed, summary = index_amounts(claim_frame["amount"].to_numpy(),
                                      claim_frame["accident_year"].to_numpy(),
                                      CpiTable.load(src.cpi), config.base_year, missing_index)
