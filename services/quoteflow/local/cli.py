@@ -90,12 +90,7 @@ def up(registry_dir: Path, workdir: Path, model_name: str, port: int, green_weig
         if with_prometheus:
             from quoteflow.observability.prometheus import start_prometheus
 
-            targets = [("router", None, f"127.0.0.1:{ports['router']}"),
-                       ("preprocess", None, f"127.0.0.1:{ports['preprocess']}"),
-                       ("inference", "blue", f"127.0.0.1:{ports['inference-blue']}")]
-            if green:
-                targets.append(("inference", "green", f"127.0.0.1:{ports['inference-green']}"))
-            prom = start_prometheus(targets, workdir / "prometheus")
+            prom = start_prometheus(stack.prometheus_targets(), workdir / "prometheus")
         url = config.url("router")
         body = json.dumps(QUOTE_EXAMPLE)
         click.echo(f"\nquoteflow is up: {url}  (API docs: {url}/docs)")

@@ -105,6 +105,14 @@ class Stack:
         env.update(c.env.get(service, {}))
         return [sys.executable, "-m", "quoteflow.cli", "serve", kind], env
 
+    def prometheus_targets(self) -> list[tuple[str, str | None, str]]:
+        """(job, color, address) of every process, for a Prometheus scrape config."""
+        out: list[tuple[str, str | None, str]] = []
+        for s in self.services():
+            job, _, color = s.partition("-")
+            out.append((job, color or None, f"127.0.0.1:{self.config.port(s)}"))
+        return out
+
     def services(self) -> list[str]:
         return [s for s in SERVICES
                 if s != "inference-green" or self.config.green_version is not None]

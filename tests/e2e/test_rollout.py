@@ -1,0 +1,131 @@
+"""Progressive rollouts on the local stack, judged by a real Prometheus.
+
+Four real `quoteflow serve` processes, a real Prometheus (Debian package) scraping
+them every second with the chart's rules, steady quote traffic over HTTP, and the
+`quoteflow rollout` command run as a subprocess, as an SRE would run it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quoteflow.control.rollout_state import FileState
+from quoteflow.local.stack import Stack
+from quoteflow.observability.prometheus import PrometheusProcess, start_prometheus
+from quoteflow.registry import Registry
+from quoteflow.training.pipeline import train_and_register
+from tests.e2e.helpers import TOKEN, SteadyLoad, get_json, make_stack
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """v1 GLM, v2 gradient boosting, v3 the GLM again (same data and seed: same prices)."""
+    root = tmp_path_factory.mktemp("rollout-registry")
+    train_and_register(root)
+    train_and_register(root)
+    return root
+
+
+@contextmanager
+def stack_with_prometheus(registry: Path, workdir: Path, green: str,
+                          env: dict[str, dict[str, str]] | None = None
+                          ) -> Iterator[tuple[Stack, PrometheusProcess]]:
+    st = make_stack(registry, workdir, green_version=green, env=env)
+    with st:
+        prom = start_prometheus(st.prometheus_targets(), workdir / "prom", port=None)
+        try:
+            prom.wait_for('up{job="router"} == 1')
+            yield st, prom
+        finally:
+            prom.stop()
+
+
+def rollout(st: Stack, prom: PrometheusProcess, registry: Path, *args: str,
+            timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "quoteflow.cli", "rollout", *args,
+           "--router", st.config.url("router"), "--prometheus", prom.url,
+           "--registry", str(registry), "--state", str(st.config.workdir / "rollout.json"),
+           "--actor", "sre-test"]
+    env = {**os.environ, "QUOTEFLOW_ADMIN_TOKEN": TOKEN}
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+FAST = ["--interval", "4s", "--min-requests", "40"]
+
+
+def policy(st: Stack) -> dict[str, Any]:
+    return get_json(st.config.url("router") + "/admin/traffic")["policy"]
+
+
+def test_healthy_green_walks_every_step_and_is_promoted(registry: Path, tmp_path: Path) -> None:
+    with stack_with_prometheus(registry, tmp_path, green="3") as (st, prom), \
+            SteadyLoad(st.config.url("router"), rate=60) as load:
+        result = rollout(st, prom, registry, "start", "--steps", "20,50,100", *FAST)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for label in ("shadow (no live traffic)", "step 20%", "step 50%", "step 100%"):
+        assert f"evidence at {label}" in out, out
+    assert "COMPLETED" in out and "latency_p99" in out and "threshold" in out
+    assert not load.failed, load.failed[:3]
+    reg = Registry(registry)
+    assert reg.stage_of("motor", "3") == "Production"
+    last = reg.audit("motor")[-1]
+    assert last["to"] == "Production" and last["actor"] == "sre-test"
+    assert last["evidence"]["history"], "the promotion carries the rollout's evidence"
+    state = FileState(st.config.workdir / "rollout.json").load()
+    assert state is not None and state.status == "completed"
+
+
+def test_slow_green_is_rolled_back_at_the_first_step(registry: Path, tmp_path: Path) -> None:
+    slow = {"inference-green": {"QUOTEFLOW_INFERENCE_ARTIFICIAL_DELAY_MS": "60"}}
+    with stack_with_prometheus(registry, tmp_path, green="3", env=slow) as (st, prom), \
+            SteadyLoad(st.config.url("router"), rate=60) as load:
+        result = rollout(st, prom, registry, "start", "--steps", "20,50,100", *FAST,
+                         "--latency-margin", "0.02")
+        after = policy(st)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "evidence at step 20%" in result.stdout
+    assert "step 50%" not in result.stdout
+    assert "ROLLED BACK" in result.stdout and "latency_p99" in result.stdout
+    assert after["green_weight"] == 0 and after["shadow"]["enabled"] is False
+    assert not load.failed, load.failed[:3]  # the slow Green cost no customer a quote
+    state = FileState(st.config.workdir / "rollout.json").load()
+    assert state is not None and state.status == "rolled_back" and "p99" in state.reason
+
+
+def test_diverging_green_is_stopped_in_shadow(registry: Path, tmp_path: Path) -> None:
+    with stack_with_prometheus(registry, tmp_path, green="2") as (st, prom), \
+            SteadyLoad(st.config.url("router"), rate=60) as load:
+        result = rollout(st, prom, registry, "start", "--steps", "20,100", *FAST)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "shadow_divergence" in result.stdout and "ROLLED BACK" in result.stdout
+    assert "step 20%" not in result.stdout, "a diverging Green must never take live traffic"
+    assert all(a.body["model"]["color"] == "blue" for a in load.answers)
+    reg = Registry(registry)
+    assert reg.stage_of("motor", "2") == "Archived"
+    assert "moved by more than 10%" in reg.audit("motor")[-1]["reason"]
+
+
+def test_no_traffic_holds_and_says_why(registry: Path, tmp_path: Path) -> None:
+    with stack_with_prometheus(registry, tmp_path, green="3") as (st, prom):
+        result = rollout(st, prom, registry, "start", "--steps", "50,100", *FAST,
+                         "--hold-timeout", "6s")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "holding at shadow" in result.stdout and "need 40 to judge" in result.stdout
+        assert "PASS" not in result.stdout and "FAIL" not in result.stdout
+        state = FileState(st.config.workdir / "rollout.json").load()
+        assert state is not None and state.status == "running" and state.step_index == -1
+        assert policy(st)["green_weight"] == 0
+        # the held rollout survives the command: it can be aborted afterwards
+        aborted = rollout(st, prom, registry, "abort")
+        assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+        state = FileState(st.config.workdir / "rollout.json").load()
+        assert state is not None and state.status == "aborted"
