@@ -78,6 +78,11 @@ def train(registry_dir: Path, policies: Path | None, claims: Path | None, cpi: P
                 FileNotFoundError, pipeline.ParityError, ValueError) as e:
             raise click.ClickException(str(e)) from e
         bar.update(bar.total - bar.n)
+    td = versions[0].metadata["training_data"]
+    reasons = ", ".join(f"{k} {v}" for k, v in td["outside_domain_by_reason"].items())
+    click.echo(f"policies: {td['policies_read']:,} read, {td['policies_outside_domain']:,} "
+               f"outside the rating domain and not used{f' ({reasons})' if reasons else ''}; "
+               f"claims: {td['claims']:,}")
     for mv in versions:
         m = mv.metadata["metrics"]
         click.echo(f"registered {mv.name}:{mv.version} {mv.metadata['model_type']:<22} "
