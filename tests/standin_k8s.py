@@ -11,7 +11,12 @@ It speaks the parts of the real list/watch protocol that a controller relies on
 - a resourceVersion older than the retained history (after ``compact()``) gets an
   ``ERROR`` event carrying a ``Status`` with code 410 ``Expired``, as the API
   server sends for a watch (a list with such a version gets HTTP 410);
-- ``GET /api/v1/namespaces/{ns}/configmaps/{name}``, and ``PUT`` of the same.
+- ``GET /api/v1/namespaces/{ns}/configmaps/{name}``, and ``PUT`` of the same;
+- ``PATCH`` of the same (merge of ``data``; a ``metadata.resourceVersion`` in the
+  patch that is not the current one gets 409 Conflict, as optimistic concurrency);
+- ``GET /api/v1/namespaces/{ns}/pods?labelSelector=k=v``: a ``PodList`` of the pods
+  registered with ``add_pod``, and ``GET .../pods/{name}:{port}/proxy/{path}``: the
+  API server's pod proxy, forwarded over real HTTP to the process behind that pod.
 
 Test controls: ``put``/``delete`` change objects, ``drop_watches()`` cuts every open
 stream mid-flight without the final chunk (a network drop), ``compact()`` forgets
@@ -30,9 +35,11 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 _COLLECTION = re.compile(r"^/api/v1/namespaces/([^/]+)/configmaps(?:/([^/]+))?$")
+_PODS = re.compile(r"^/api/v1/namespaces/([^/]+)/pods$")
+_PROXY = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/:]+)(?::(\d+))?/proxy/(.*)$")
 
 
 def status(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -52,6 +59,8 @@ class StandInAPI:
         self._oldest = self._rv  # watches from before this version get 410
         self._drop_generation = 0
         self.requests: list[dict[str, Any]] = []
+        # (namespace, name) -> (labels, base URL of the process playing that pod)
+        self.pods: dict[tuple[str, str], tuple[dict[str, str], str]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -99,6 +108,10 @@ class StandInAPI:
             obj["metadata"]["resourceVersion"] = str(self._rv)
             self._history.append((self._rv, "DELETED", namespace, obj))
             self._cond.notify_all()
+
+    def add_pod(self, namespace: str, name: str, labels: dict[str, str], url: str) -> None:
+        """Register a pod; its proxy forwards to ``url`` (a real process on loopback)."""
+        self.pods[(namespace, name)] = (labels, url.rstrip("/"))
 
     def compact(self) -> None:
         """Forget history, as etcd compaction does: older resourceVersions now get 410."""
@@ -165,6 +178,13 @@ class StandInAPI:
                 watching = q.get("watch") in ("true", "1")
                 api.requests.append({"method": "GET", "path": url.path, "query": q,
                                      "watch": watching})
+                path = unquote(url.path)  # clients quote the ':' of "pod:port"
+                if pods := _PODS.match(path):
+                    self._pods(pods.group(1), q)
+                    return
+                if proxy := _PROXY.match(path):
+                    self._proxy(*proxy.groups())
+                    return
                 if not m:
                     self._json(404, status(404, "NotFound", f"{url.path} not served"))
                     return
@@ -196,6 +216,70 @@ class StandInAPI:
                 with api._cond:
                     self._json(200, api._objects[(m.group(1), m.group(2))])
                 del rv
+
+            def do_PATCH(self) -> None:
+                url = urlsplit(self.path)
+                m = _COLLECTION.match(url.path)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                api.requests.append({"method": "PATCH", "path": url.path, "query": {},
+                                     "watch": False,
+                                     "content_type": self.headers.get("Content-Type")})
+                if not m or not m.group(2):
+                    self._json(405, status(405, "MethodNotAllowed", "PATCH a named object"))
+                    return
+                key = (m.group(1), m.group(2))
+                with api._cond:
+                    obj = api._objects.get(key)
+                    if obj is None:
+                        self._json(404, status(404, "NotFound",
+                                               f'configmaps "{key[1]}" not found'))
+                        return
+                    wanted = (body.get("metadata") or {}).get("resourceVersion")
+                    if wanted and wanted != obj["metadata"]["resourceVersion"]:
+                        self._json(409, status(409, "Conflict", "the object has been "
+                                               "modified; please apply your changes to the "
+                                               "latest version and try again"))
+                        return
+                    data = {**(obj.get("data") or {}), **(body.get("data") or {})}
+                api.put(key[0], key[1], data)
+                with api._cond:
+                    self._json(200, api._objects[key])
+
+            def _pods(self, namespace: str, q: dict[str, str]) -> None:
+                wanted = dict(t.split("=", 1) for t in q.get("labelSelector", "").split(",")
+                              if "=" in t)
+                items = [{"kind": "Pod", "apiVersion": "v1",
+                          "metadata": {"name": name, "namespace": ns, "labels": labels},
+                          "status": {"phase": "Running"}}
+                         for (ns, name), (labels, _) in sorted(api.pods.items())
+                         if ns == namespace and all(labels.get(k) == v
+                                                    for k, v in wanted.items())]
+                self._json(200, {"kind": "PodList", "apiVersion": "v1",
+                                 "metadata": {"resourceVersion": str(api._rv)},
+                                 "items": items})
+
+            def _proxy(self, namespace: str, name: str, port: str | None, path: str) -> None:
+                import urllib.error
+                import urllib.request
+
+                pod = api.pods.get((namespace, name))
+                if pod is None:
+                    self._json(404, status(404, "NotFound", f'pods "{name}" not found'))
+                    return
+                try:
+                    with urllib.request.urlopen(f"{pod[1]}/{path}", timeout=5) as r:
+                        code, raw = r.status, r.read()
+                except urllib.error.HTTPError as e:
+                    code, raw = e.code, e.read()
+                except OSError as e:
+                    self._json(503, status(503, "ServiceUnavailable", f"error trying to "
+                                           f"reach service: {e}"))
+                    return
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
 
             def _list(self, namespace: str, q: dict[str, str]) -> None:
                 selector = q.get("fieldSelector")

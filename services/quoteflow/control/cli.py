@@ -41,7 +41,8 @@ def target_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="change the policy ConfigMap through the Kubernetes API "
                           "(current kubeconfig or in-cluster config)"),
         click.option("--namespace", default="default", show_default=True),
-        click.option("--configmap", default="quoteflow-traffic", show_default=True),
+        click.option("--configmap", default="quoteflow-traffic-policy", show_default=True,
+                     help="the chart names it <release>-traffic-policy"),
         click.option("--key", default="policy.yaml", show_default=True),
         click.option("--selector", default="app.kubernetes.io/component=router",
                      show_default=True, help="label selector of the router pods"),

@@ -158,9 +158,12 @@ class PolicyStore:
     def apply(self, policy: Policy, source: str) -> PolicyState:
         with self._lock:
             current = self.state
-            if policy.generation is not None and policy.generation <= current.generation and \
-                    policy.revision() == current.policy.revision():
-                return current  # the same document seen again (file touch, watch replay)
+            # The same content seen again (a file touch, a watch replay, the kubelet
+            # refreshing the mounted copy of a ConfigMap the watch already applied) is
+            # not a change, whether or not the document carries a generation.
+            if policy.revision() == current.policy.revision() and (
+                    policy.generation is None or policy.generation <= current.generation):
+                return current
             if policy.generation is not None and policy.generation > current.generation:
                 generation = policy.generation
             else:

@@ -1,0 +1,117 @@
+"""`quoteflow traffic --kube` against a stand-in Kubernetes API server.
+
+No real cluster runs here. tests/standin_k8s.py plays the API server on 127.0.0.1:
+it serves the policy ConfigMap (get, patch with resourceVersion, list/watch), lists
+the router pods and proxies to them, all over the real Kubernetes HTTP protocol. The
+two routers are real `quoteflow serve router` processes whose ConfigMap watch talks
+to that stand-in through the official kubernetes client, as they would in a pod.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from quoteflow.local.stack import Stack, free_port
+from tests.e2e.helpers import get_json, make_stack, post_quotes, put_policy, quote_body, run
+from tests.standin_k8s import StandInAPI
+
+NS, CM = "quoteflow", "quoteflow-traffic-policy"
+POLICY = {"blue": {"version": "1"}, "green": {"version": "2"}, "green_weight": 10,
+          "shadow": {"enabled": False, "sample": 1.0}}
+
+
+def kubeconfig(path: Path, server: str) -> Path:
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "standin",
+        "clusters": [{"name": "standin", "cluster": {"server": server}}],
+        "users": [{"name": "sre", "user": {"token": "standin-token"}}],
+        "contexts": [{"name": "standin", "context": {"cluster": "standin", "user": "sre",
+                                                     "namespace": NS}}]}))
+    return path
+
+
+@pytest.fixture
+def cluster(trained_registry: Path, tmp_path: Path) -> Iterator[tuple[StandInAPI, Path, list[str]]]:
+    with StandInAPI() as api:
+        api.put(NS, CM, {"policy.yaml": yaml.safe_dump(POLICY)})
+        kcfg = kubeconfig(tmp_path / "kubeconfig", api.url)
+        k8s_env = {"KUBECONFIG": str(kcfg), "QUOTEFLOW_ROUTER_K8S_CONFIGMAP": CM,
+                   "QUOTEFLOW_ROUTER_K8S_NAMESPACE": NS}
+        st: Stack = make_stack(trained_registry, tmp_path / "stack",
+                               env={"router": k8s_env}, green_weight=10)
+        with st:
+            # a second router replica: same settings, its own port
+            cmd, env = st.command("router")
+            port = free_port()
+            env["QUOTEFLOW_ROUTER_PORT"] = str(port)
+            log = (tmp_path / "router-1.log").open("ab")
+            second = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
+            st.procs["router-1"] = second
+            st.config.ports["router-1"] = port
+            st.wait_ready("router-1")
+            urls = [st.config.url("router"), st.config.url("router-1")]
+            for i, url in enumerate(urls):
+                api.add_pod(NS, f"quoteflow-router-{i}",
+                            {"app.kubernetes.io/component": "router"}, url)
+            try:
+                yield api, kcfg, urls
+            finally:
+                second.terminate()
+                second.wait(10)
+
+
+def traffic(kcfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECONFIG": str(kcfg)}
+    return subprocess.run([sys.executable, "-m", "quoteflow.cli", "traffic", *args, "--kube",
+                           "--namespace", NS], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_cluster_change_reaches_every_router_and_kill_switch(
+        cluster: tuple[StandInAPI, Path, list[str]]) -> None:
+    api, kcfg, urls = cluster
+    result = traffic(kcfg, "set", "--green", "30")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all 2 router(s) run it" in result.stdout, result.stdout
+    views = [get_json(u + "/admin/traffic") for u in urls]
+    assert [v["policy"]["green_weight"] for v in views] == [30, 30]
+    assert views[0]["generation"] == views[1]["generation"]
+    assert any(r["method"] == "PATCH" for r in api.requests)
+
+    killed = traffic(kcfg, "kill")
+    assert killed.returncode == 0, killed.stdout + killed.stderr
+    print(killed.stdout)  # says how long every replica took to switch
+    views = [get_json(u + "/admin/traffic") for u in urls]
+    assert all(v["policy"]["green_weight"] == 0 and not v["policy"]["shadow"]["enabled"]
+               for v in views)
+    answers = run(post_quotes(urls[1], (quote_body(customer_key=f"c{i}") for i in range(200))))
+    assert {a.body["model"]["color"] for a in answers} == {"blue"}
+
+    shown = traffic(kcfg, "show")
+    assert "0% of live traffic" in shown.stdout
+    assert shown.stdout.count(f"generation {views[0]['generation']}") == 2
+
+
+def test_router_refuses_admin_writes_when_the_configmap_rules(
+        cluster: tuple[StandInAPI, Path, list[str]]) -> None:
+    _, _, urls = cluster
+    status, body = put_policy(urls[0], POLICY)
+    assert status == 409 and "ConfigMap" in body["detail"]
+
+
+def test_invalid_configmap_change_is_refused_and_reported(
+        cluster: tuple[StandInAPI, Path, list[str]]) -> None:
+    api, kcfg, urls = cluster
+    before = get_json(urls[0] + "/admin/traffic")
+    api.put(NS, CM, {"policy.yaml": "blue: {version: '1'}\ngreen_weight: 300\n"})
+    result = traffic(kcfg, "set", "--green", "20")
+    assert result.returncode != 0
+    assert "green_weight" in result.stderr
+    assert get_json(urls[0] + "/admin/traffic")["generation"] == before["generation"]
