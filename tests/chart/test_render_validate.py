@@ -58,8 +58,12 @@ def _check_custom_resource(obj: dict[str, Any]) -> None:
                              "targetLabels", "jobLabel"}, set(spec)
         assert spec["selector"]["matchLabels"] and spec["endpoints"]
         for ep in spec["endpoints"]:
-            assert set(ep) <= {"port", "path", "interval", "scrapeTimeout"}, ep
+            assert set(ep) <= {"port", "path", "interval", "scrapeTimeout", "relabelings"}, ep
             assert ep["port"] == "http" and ep["path"] == "/metrics"
+            # the pod's color reaches the rules and dashboard as the label `color`
+            assert {"sourceLabels": ["__meta_kubernetes_pod_label_quoteflow_io_color"],
+                    "targetLabel": "color", "regex": "(.+)", "action": "replace"} \
+                in ep["relabelings"]
     else:
         assert spec["groups"], "an empty PrometheusRule must not be rendered"
         for g in spec["groups"]:
