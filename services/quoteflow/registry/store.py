@@ -184,6 +184,8 @@ class Registry:
                     (tmp / fname).write_bytes(data)
                 for f in tmp.iterdir():
                     f.chmod(0o444)
+                # mkdtemp makes 0700; readers (inference pods) may run as another user
+                tmp.chmod(0o755)
                 os.rename(tmp, target)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
