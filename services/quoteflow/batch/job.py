@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
+from quoteflow.batch.pipeline import Background, prefetch
 from quoteflow.batch.plot import PremiumStats, render
 from quoteflow.batch.reader import open_book
-from quoteflow.batch.requests import judge
+from quoteflow.batch.requests import Judged, judge
 from quoteflow.batch.scorer import Scorer, load_compare, load_model
 from quoteflow.batch.writer import PricedWriter, RejectWriter, default_rejects_path
 from quoteflow.registry import Registry
@@ -66,6 +68,7 @@ def run(opts: Options, progress: Progress | None = None,
     if opts.chunk_rows < 1:
         raise ValueError("chunk rows must be at least 1")
     today = opts.today or dt.datetime.now(dt.UTC).date()
+    priced = PricedWriter(opts.output)  # a bad output path fails before any work
     registry = Registry(opts.registry)
     model = load_model(registry, opts.model)
     compare = load_compare(registry, model, opts.compare) if opts.compare else None
@@ -78,14 +81,19 @@ def run(opts: Options, progress: Progress | None = None,
     summary = Summary(model.name, model.version, model.sha256, output=opts.output,
                       rejects=rejects_path, compare_version=compare and compare.version)
     stats = PremiumStats(compare.version if compare else None)
-    priced = PricedWriter(opts.output)
+    writes = Background(priced.write)
+
+    def prepared() -> Iterator[tuple[pa.RecordBatch, Judged, np.ndarray]]:
+        for chunk in book.chunks(opts.chunk_rows):
+            judged = judge(chunk, csv, today, opts.quote_date or today)
+            yield chunk, judged, scorer.features(judged)
+
     try:
         with RejectWriter(rejects_path) as rejects:
             offset = 0
-            for chunk in book.chunks(opts.chunk_rows):
-                judged = judge(chunk, csv, today, opts.quote_date or today)
-                table = scorer.price(judged, offset, _carried(chunk))
-                priced.write(table)
+            for chunk, judged, x in prefetch(prepared()):
+                table = scorer.price(judged, x, offset, _carried(chunk))
+                writes.submit(table)
                 stats.add(table.column("premium").to_numpy(),
                           table.column("compare_premium").to_numpy() if compare else None)
                 carried = chunk.column("policy_id") if "policy_id" in chunk.schema.names else None
@@ -95,10 +103,12 @@ def run(opts: Options, progress: Progress | None = None,
                 offset += chunk.num_rows
                 if progress:
                     progress(chunk.num_rows)
+            writes.close()
             summary.rejected_by_field = dict(rejects.by_field)
             summary.rejected = rejects.rows
         priced.commit()
     except BaseException:
+        writes.close_quietly()
         priced.abort()
         raise
     summary.rows, summary.priced = offset, priced.rows

@@ -59,7 +59,9 @@ def predict(model: PricingModel, x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _repeat(value: str, n: int) -> pa.Array:
-    return pa.repeat(pa.scalar(str(value), pa.string()), n)
+    # dictionary-encoded: a constant column costs nothing to build or to write
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
+                                          pa.array([str(value)]))
 
 
 @dataclass
@@ -67,12 +69,16 @@ class Scorer:
     model: PricingModel
     compare: PricingModel | None = None
 
-    def price(self, judged: Judged, row_offset: int, carried: pa.RecordBatch) -> pa.Table:
-        """One output row per priced row, in input order.
+    @staticmethod
+    def features(judged: Judged) -> np.ndarray:
+        return quote_features(judged.columns)
+
+    def price(self, judged: Judged, x: np.ndarray, row_offset: int,
+              carried: pa.RecordBatch) -> pa.Table:
+        """One output row per priced row (x: their features), in input order.
 
         ``carried`` holds the chunk's pass-through columns (policy_id), all rows.
         """
-        x = quote_features(judged.columns)
         out = predict(self.model, x)
         p = self.model.pricing
         n = len(x)

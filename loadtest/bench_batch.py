@@ -1,0 +1,97 @@
+"""Benchmark `quoteflow score` against raw onnxruntime on the same rows, in one run.
+
+    .venv/bin/python loadtest/bench_batch.py --registry var/registry --model motor:1 \\
+        --model motor:2 [--rows 1000000] [--workdir /tmp/bench-batch]
+
+For each model: `score` runs as its own process (reading the book, judging every row as
+the live API would, deriving features, ONNX, writing Parquet), and its rows/s come from
+its summary; peak RSS is that process's. "Raw" is one onnxruntime session with the
+same options (inference's: one intra-op thread) over the book's feature matrix, built
+beforehand and not timed. The machine is shared and noisy: read the ratio, which is
+taken within one run, rather than the absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from quoteflow.batch.requests import judge
+from quoteflow.batch.scorer import ONNX_BATCH_ROWS, Scorer, load_model
+from quoteflow.batch.synthetic import write_book
+from quoteflow.registry import Registry
+
+
+def feature_matrix(book: Path, scorer: Scorer) -> np.ndarray:
+    today = dt.datetime.now(dt.UTC).date()
+    parts = []
+    for batch in pq.ParquetFile(book).iter_batches(batch_size=200_000):
+        parts.append(scorer.features(judge(batch, False, today, today)))
+    return np.concatenate(parts)
+
+
+def raw_rows_per_second(scorer: Scorer, x: np.ndarray, repeats: int = 2) -> float:
+    session = scorer.model._session
+    assert session is not None
+    best = float("inf")
+    for _ in range(repeats):  # best of: the least disturbed by neighbours
+        t = time.perf_counter()
+        for i in range(0, len(x), ONNX_BATCH_ROWS):
+            session.run(None, {"features": x[i:i + ONNX_BATCH_ROWS]})
+        best = min(best, time.perf_counter() - t)
+    return len(x) / best
+
+
+def score_process(model: str, registry: Path, book: Path, out: Path) -> tuple[float, float]:
+    """(rows/s from score's summary, peak RSS in MiB) of one `quoteflow score` process."""
+    cmd = [sys.executable, "-m", "quoteflow.cli", "score", "--model", model, "--input",
+           str(book), "--output", str(out), "--registry", str(registry)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    m = re.search(r"time\s+[\d.]+ s, ([\d,]+) rows/s", done.stdout)
+    if not m:
+        raise SystemExit(f"no summary from score:\n{done.stdout}\n{done.stderr}")
+    print(done.stdout)
+    return float(m.group(1).replace(",", "")), max(peak, before) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--registry", type=Path, default=Path("var/registry"))
+    ap.add_argument("--model", action="append", default=None)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/bench-batch"))
+    args = ap.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    book = args.workdir / f"book-{args.rows}.parquet"
+    if not book.exists():
+        t = time.perf_counter()
+        write_book(book, args.rows)
+        print(f"wrote {book} ({args.rows:,} rows) in {time.perf_counter() - t:.1f}s")
+    rows = []
+    for ref in args.model or ["motor"]:
+        scorer = Scorer(load_model(Registry(args.registry), ref))
+        x = feature_matrix(book, scorer)
+        raw = raw_rows_per_second(scorer, x)
+        del x
+        rate, rss = score_process(ref, args.registry, book, args.workdir / "priced.parquet")
+        rows.append((ref, scorer.model.version, raw, rate, rss))
+    print(f"{'model':<14}{'raw onnxruntime':>18}{'quoteflow score':>18}{'ratio':>8}"
+          f"{'score peak RSS':>16}")
+    for ref, version, raw, rate, rss in rows:
+        print(f"{ref + ' v' + version:<14}{raw:>14,.0f} r/s{rate:>14,.0f} r/s{rate / raw:>8.0%}"
+              f"{rss:>12,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
