@@ -77,8 +77,11 @@ def _date_fast(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     if pa.types.is_string(col.type):
         shaped = pc.match_substring_regex(col, ISO_DATE)
         parsed = pc.strptime(col, format="%Y-%m-%d", unit="s", error_is_null=True)
+        # strptime rolls 2021-02-30 over to March: only a date that prints back as
+        # the same text is plainly valid (pydantic refuses the others, with its message)
+        same = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), col)
         year_ok = pc.greater_equal(pc.year(parsed), 1)
-        ok = _mask(pc.and_kleene(shaped, year_ok))
+        ok = _mask(pc.and_kleene(pc.and_kleene(shaped, same), year_ok))
         days = parsed.cast(pa.date32()).fill_null(0).to_numpy(zero_copy_only=False)
         return ok, days.astype("datetime64[D]")
     return np.zeros(n, dtype=bool), np.zeros(n, dtype="datetime64[D]")

@@ -83,6 +83,7 @@ BAD_ROWS: list[dict[str, Any]] = [
     {"driver_birth_date": (books.QUOTE_DATE - dt.timedelta(days=16 * 365)).isoformat()},
     {"driver_birth_date": "1985-4-12"},
     {"driver_birth_date": "19850412"},
+    {"vehicle_first_registration_date": "2021-02-30"},  # arrow's strptime rolls it over
     {"vehicle_first_registration_date": "2030-01-01"},
     {"bonus_malus": 300, "vehicle_power": 2},
     {"customer_key": "has space"},
