@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 # Log-spaced premium bins (currency units); values outside land in the end bins.
-PREMIUM_EDGES = np.logspace(0, 7, 141)
+PREMIUM_EDGES = np.logspace(0, 9, 181)
 # Change as new/old ratio on log2 bins, from a quarter to four times the old price.
 RATIO_EDGES = np.exp2(np.linspace(-2, 2, 161))
 
