@@ -92,7 +92,7 @@ def up(registry_dir: Path, workdir: Path, model_name: str, port: int, green_weig
 
             prom = start_prometheus(stack.prometheus_targets(), workdir / "prometheus")
         url = config.url("router")
-        body = json.dumps(QUOTE_EXAMPLE)
+        body = json.dumps({k: v for k, v in QUOTE_EXAMPLE.items() if k != "quote_date"})
         click.echo(f"\nquoteflow is up: {url}  (API docs: {url}/docs)")
         click.echo(f"  curl -s {url}/v1/quote -H 'content-type: application/json' -d '{body}'")
         click.echo(f"  traffic policy: {url}/admin/traffic   admin token: {token_where}")
