@@ -1,0 +1,1 @@
+"""`quoteflow bench`: quote-path throughput and latency side by side with their anchors."""

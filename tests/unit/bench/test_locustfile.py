@@ -1,0 +1,68 @@
+"""The Locust file's traffic is what it claims: valid bodies pass preprocess's
+validation, each invalid kind is refused by it."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import orjson
+import pytest
+
+from quoteflow.bench.traffic import INVALID_KINDS, CustomerPool, today
+from quoteflow.preprocess.derive import QuoteRejected, derive
+
+LOCUSTFILE = Path(__file__).resolve().parents[3] / "loadtest" / "locustfile.py"
+
+
+@pytest.fixture(scope="module")
+def locustfile() -> ModuleType:
+    pytest.importorskip("locust")
+    spec = importlib.util.spec_from_file_location("quoteflow_locustfile", LOCUSTFILE)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_locustfile_defines_a_user(locustfile: ModuleType) -> None:
+    assert locustfile.QuoteVisitor.tasks
+    assert 0 < locustfile.INVALID_SHARE < 0.5
+
+
+def test_valid_bodies_derive(locustfile: ModuleType) -> None:
+    pool: CustomerPool = locustfile.POOL
+    keys = []
+    for _ in range(2000):
+        body = pool.quote()
+        out = derive(orjson.dumps(body), today())
+        assert len(out["features"]) == 20
+        keys.append(body.get("customer_key"))
+    # customers come back (re-quotes), and some visitors are anonymous
+    named = [k for k in keys if k]
+    assert len(set(named)) < len(named)
+    assert None in keys
+
+
+@pytest.mark.parametrize("kind", [k for k, _ in INVALID_KINDS])
+def test_each_invalid_kind_is_refused(kind: str) -> None:
+    pool = CustomerPool(200, seed=1)
+    spoil = dict(INVALID_KINDS)[kind]
+    for c in random.Random(0).sample(pool.customers, 20):
+        body = dict(c)
+        spoil(body, pool.at)
+        with pytest.raises(QuoteRejected) as e:
+            derive(orjson.dumps(body), pool.at)
+        assert e.value.errors and all(err["loc"][0] == "body" for err in e.value.errors)
+
+
+def test_pool_spans_every_feature_band() -> None:
+    pool = CustomerPool(5000)
+    feats = [derive(orjson.dumps(pool.quote()), pool.at)["features"] for _ in range(3000)]
+    # every one-hot column (brands, age bands) is hit at least once: shadow variety
+    for j in range(5, 20):
+        assert any(f[j] == 1.0 for f in feats), j
