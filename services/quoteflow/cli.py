@@ -26,6 +26,7 @@ def _register_commands() -> None:
         ("quoteflow.control.cli", "traffic"),
         ("quoteflow.control.rollout_cli", "rollout"),
         ("quoteflow.batch.cli", "score"),
+        ("quoteflow.bench.cli", "bench"),
     ]:
         try:
             mod = importlib.import_module(module)

@@ -1,0 +1,47 @@
+"""Raw onnxruntime, batch=1, in process: the floor under every serving figure.
+
+Same session options as the inference service (one intra-op thread, sequential,
+all graph optimisations), same feature rows as the load tests.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+from quoteflow.inference.model import OUTPUTS
+
+
+def session(onnx_bytes: bytes) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(onnx_bytes, opts, providers=["CPUExecutionProvider"])
+
+
+def measure(onnx_bytes: bytes, rows: list[list[float]], seconds: float) -> dict[str, float]:
+    """Calls/s and per-call p50/p99 of batch=1 runs cycling through ``rows``."""
+    sess = session(onnx_bytes)
+    xs = [np.asarray([r], dtype=np.float32) for r in rows]
+    outputs = list(OUTPUTS)
+    for x in xs[:200]:  # warm-up
+        sess.run(outputs, {"features": x})
+    times: list[float] = []
+    cpu0 = time.process_time()
+    t_end = time.perf_counter() + seconds
+    i = 0
+    while time.perf_counter() < t_end:
+        t0 = time.perf_counter()
+        sess.run(outputs, {"features": xs[i % len(xs)]})
+        times.append(time.perf_counter() - t0)
+        i += 1
+    cpu = time.process_time() - cpu0
+    arr = np.sort(np.asarray(times))
+    return {"rate": len(arr) / float(arr.sum()), "requests": float(len(arr)),
+            "p50_ms": float(arr[len(arr) // 2] * 1000),
+            "p99_ms": float(arr[int(len(arr) * 0.99)] * 1000),
+            "cpu_us": cpu / len(arr) * 1e6}

@@ -1,0 +1,124 @@
+"""Benchmark rows, the one table, the goals of issue 7, and the JSON history file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHAIN = "full chain (router->preprocess->inference)"
+CHAIN_SHADOW = "full chain, shadow on"
+HOP = "inference hop alone"
+NGINX = "nginx split_clients -> inference"
+BENTO = "BentoML 1.4, same ONNX, one hop"
+RAW = "onnxruntime batch=1 in process"
+SHORT = {"router": "router", "preprocess": "pre", "inference-blue": "blue",
+         "inference-green": "green", "nginx": "nginx", "bentoml": "bento", "loadgen": "gen"}
+
+
+@dataclass
+class Row:
+    section: str
+    load: str  # "closed 64" (connections) or "open 1000/s" (offered rate)
+    rate: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    errors: int = 0
+    requests: int = 0
+    cpu_us: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+
+
+def _f(v: float | None, fmt: str) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
+
+
+def table(rows: list[Row]) -> str:
+    head = ("| what | load | quotes/s | p50 ms | p99 ms | non-200 | CPU us per request, "
+            "by process |\n|---|---|---:|---:|---:|---:|---|")
+    lines = [head]
+    for r in rows:
+        cpu = " ".join(f"{SHORT.get(k, k)} {v:.0f}" for k, v in r.cpu_us.items() if v >= 0.5)
+        lines.append(f"| {r.section} | {r.load} | {_f(r.rate, ',.0f')} | {_f(r.p50_ms, '.2f')} "
+                     f"| {_f(r.p99_ms, '.2f')} | {r.errors} | {cpu or r.note} |"
+                     if not r.note or r.rate is not None else
+                     f"| {r.section} | {r.load} | - | - | - | - | {r.note} |")
+    return "\n".join(lines)
+
+
+def find(rows: list[Row], section: str, load: str) -> Row | None:
+    return next((r for r in rows if r.section == section and r.load == load
+                 and r.rate is not None), None)
+
+
+def goals(rows: list[Row]) -> list[dict[str, Any]]:
+    """Issue 7's goals as ratios taken within this run; None where a row is missing."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, limit: float, higher_is_better: bool,
+            how: str) -> None:
+        met = None if value is None else (value >= limit if higher_is_better else value <= limit)
+        out.append({"goal": name, "value": value, "limit": limit, "met": met, "how": how})
+
+    chain = [r for r in (find(rows, CHAIN, "closed 8"), find(rows, CHAIN, "closed 64")) if r]
+    best = max((r.rate or 0.0 for r in chain), default=None)
+    add("full chain quotes/s", best, 2000, True, "best closed-loop row, shadow off")
+    bento = [r for r in (find(rows, BENTO, "closed 8"), find(rows, BENTO, "closed 64")) if r]
+    bbest = max((r.rate or 0.0 for r in bento), default=None)
+    add("full chain / BentoML one hop", best / bbest if best and bbest else None, 4, True,
+        "best closed-loop rows of each")
+    o = find(rows, CHAIN, "open 1000/s")
+    add("p99 ms at offered 1,000 quotes/s", o.p99_ms if o else None, 10, False,
+        "open loop, latency from each request's due time")
+    off, on = find(rows, CHAIN, "closed 64"), find(rows, CHAIN_SHADOW, "closed 64")
+    add("shadow on: throughput kept", on.rate / off.rate if on and off and off.rate and on.rate
+        else None, 0.9, True, "closed 64, on / off")
+    oo, on1k = find(rows, CHAIN, "open 1000/s"), find(rows, CHAIN_SHADOW, "open 1000/s")
+    add("shadow on: p99 ratio at 1,000/s", on1k.p99_ms / oo.p99_ms
+        if on1k and oo and oo.p99_ms and on1k.p99_ms else None, 1.2, False,
+        "open 1000/s, on / off")
+    n = find(rows, NGINX, "closed 64")
+    rc = off.cpu_us.get("router") if off else None
+    nc = n.cpu_us.get("nginx") if n else None
+    add("router CPU per quote / nginx CPU per request", rc / nc if rc and nc else None, 4,
+        False, "closed 64 rows")
+    return out
+
+
+def goals_text(gs: list[dict[str, Any]]) -> str:
+    lines = []
+    for g in gs:
+        v = "n/a" if g["value"] is None else f"{g['value']:,.2f}"
+        verdict = {True: "MET", False: "NOT MET", None: "not measured"}[g["met"]]
+        op = ">=" if g["goal"] in ("full chain quotes/s", "full chain / BentoML one hop",
+                                   "shadow on: throughput kept") else "<="
+        lines.append(f"- {g['goal']}: {v} (goal {op} {g['limit']:g}) {verdict} [{g['how']}]")
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
+                    .splitlines() if ln.startswith("model name")), "")
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=5).stdout.strip()
+    except OSError:
+        commit = ""
+    return {"cpus": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release(),
+            "python": platform.python_version(), "commit": commit,
+            "loadavg": Path("/proc/loadavg").read_text().split()[:3]}
+
+
+def save(path: Path, rows: list[Row], meta: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {**meta, "rows": [asdict(r) for r in rows], "goals": goals(rows)}
+    path.write_text(json.dumps(doc, indent=1, default=str))
+    return path

@@ -1,0 +1,224 @@
+"""Start what the benchmark needs, drive each target, collect rows.
+
+One run: the local stack (real processes), nginx in front of the two inference
+processes, BentoML on the Blue model's ONNX file; then every case back to back so
+the ratios share the machine's mood. Shadow is switched through the router's
+admin API, as an SRE would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from quoteflow.bench import bento, nginx, onnx_raw, wrk
+from quoteflow.bench.procstat import CpuMeter, per_request_us
+from quoteflow.bench.results import BENTO, CHAIN, CHAIN_SHADOW, HOP, NGINX, RAW, Row
+from quoteflow.bench.workload import Request, Workload, build
+from quoteflow.local.stack import Stack, StackConfig, free_port
+from quoteflow.registry import Registry
+
+TOKEN = "bench-admin-token"
+GREEN_WEIGHT = 10
+
+
+@dataclass
+class Options:
+    registry: Path
+    workdir: Path
+    blue: str = "1"
+    green: str = "2"
+    seconds: float = 8.0
+    warmup: float = 2.0
+    pin: str | None = "1"
+    rates: tuple[int, ...] = (500, 1000)
+    conns: tuple[int, ...] = (8, 64)
+    bentoml: bool = True
+    log: Callable[[str], None] = print
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
+        with contextlib.suppress(urllib.error.URLError, OSError), \
+                urllib.request.urlopen(url, timeout=1) as r:
+            if r.status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout:.0f}s")
+
+
+class Bench:
+    def __init__(self, opts: Options) -> None:
+        self.o = opts
+        self.rows: list[Row] = []
+        self.work: Workload = build()
+        self.procs: dict[str, int] = {}
+
+    # --- load -------------------------------------------------------------------
+
+    def closed(self, section: str, base: str, path: str, reqs: list[Request], conns: int,
+               groups: dict[str, int]) -> Row:
+        script = wrk.write_script(self.o.workdir / f"wrk-{abs(hash(section)) % 10**6}.lua",
+                                  path, reqs)
+        wrk.run(base, script, conns, self.o.warmup, self.o.pin)  # warm-up, not recorded
+        meter = CpuMeter(groups)
+        gen0 = _children_cpu()
+        meter.start()
+        r = wrk.run(base, script, conns, self.o.seconds, self.o.pin)
+        cpu = meter.stop()
+        cpu["loadgen"] = _children_cpu() - gen0
+        return Row(section, f"closed {conns}", r.rate, r.p50_ms, r.p99_ms,
+                   r.non_2xx + r.socket_errors, r.requests, per_request_us(cpu, r.requests))
+
+    def open(self, section: str, url: str, reqs: list[Request], rate: int,
+             groups: dict[str, int]) -> Row:
+        bodies = self.o.workdir / "open-bodies.json"
+        bodies.write_text(json.dumps([[q.body, q.key] for q in reqs]))
+        cmd = [sys.executable, "-m", "quoteflow.bench.openloop", "--url", url, "--bodies",
+               str(bodies), "--rate", str(rate), "--seconds", str(self.o.seconds),
+               "--warmup", str(self.o.warmup)]
+        if self.o.pin:
+            cmd = ["taskset", "-c", self.o.pin, *cmd]
+        meter = CpuMeter(groups)
+        gen0 = _children_cpu()
+        meter.start()
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                             timeout=self.o.seconds + self.o.warmup + 120)
+        cpu = meter.stop()
+        cpu["loadgen"] = _children_cpu() - gen0
+        d = json.loads(out.stdout)
+        # CPU over warm-up and measured window alike, so divide by every request sent
+        return Row(section, f"open {rate}/s", d["rate"], d["p50_ms"], d["p99_ms"],
+                   int(d["errors"]), int(d["completed"]), per_request_us(cpu, int(d["total"])))
+
+    def suite(self, section: str, base: str, path: str, reqs: list[Request],
+              groups: dict[str, int], conns: tuple[int, ...], rates: tuple[int, ...]) -> None:
+        for c in conns:
+            self.add(self.closed(section, base, path, reqs, c, groups))
+        for rate in rates:
+            self.add(self.open(section, base + path, reqs, rate, groups))
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        self.o.log(f"  {row.section:44s} {row.load:12s} {row.rate or 0:8,.0f}/s "
+                   f"p50 {row.p50_ms or 0:7.2f} p99 {row.p99_ms or 0:8.2f} ms "
+                   f"non-200 {row.errors}")
+
+    # --- targets -----------------------------------------------------------------
+
+    def set_shadow(self, base: str, enabled: bool) -> None:
+        doc = {"blue": {"version": self.o.blue}, "green": {"version": self.o.green},
+               "green_weight": GREEN_WEIGHT, "shadow": {"enabled": enabled, "sample": 1.0}}
+        req = urllib.request.Request(base + "/admin/traffic", method="PUT",
+                                     data=json.dumps(doc).encode(),
+                                     headers={"content-type": "application/json",
+                                              "authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 200
+        time.sleep(0.5)  # let the previous case's shadow queue drain
+
+    @contextlib.contextmanager
+    def stack(self) -> Iterator[Stack]:
+        wd = self.o.workdir / "stack"
+        if (wd / "policy.yaml").exists():
+            (wd / "policy.yaml").unlink()
+        cfg = StackConfig(registry_dir=self.o.registry, workdir=wd, blue_version=self.o.blue,
+                          green_version=self.o.green, green_weight=GREEN_WEIGHT, shadow=False,
+                          admin_token=TOKEN, log_level="WARNING")
+        with Stack(cfg) as s:
+            yield s
+
+    def run(self) -> list[Row]:
+        o = self.o
+        o.workdir.mkdir(parents=True, exist_ok=True)
+        mv, onnx_bytes = Registry(o.registry).load("motor", o.blue)
+        o.log("onnxruntime in process ...")
+        rows = [json.loads(r.body)["features"][0] for r in self.work.predicts]
+        raw = onnx_raw.measure(onnx_bytes, rows, min(o.seconds, 3.0))
+        self.add(Row(RAW, "batch=1 loop", raw["rate"], raw["p50_ms"], raw["p99_ms"], 0,
+                     int(raw["requests"]), {"bench": round(raw["cpu_us"], 1)}))
+        with self.stack() as st, contextlib.ExitStack() as extra:
+            pids = {k: p.pid for k, p in st.procs.items()}
+            router, blue = st.config.url("router"), st.config.url("inference-blue")
+            chain_groups = {k: pids[k] for k in
+                            ("router", "preprocess", "inference-blue", "inference-green")}
+            o.log("full chain, shadow off ...")
+            self.set_shadow(router, False)
+            self.suite(CHAIN, router, "/v1/quote", self.work.quotes, chain_groups, o.conns,
+                       o.rates)
+            o.log("full chain, shadow on ...")
+            self.set_shadow(router, True)
+            self.suite(CHAIN_SHADOW, router, "/v1/quote", self.work.quotes, chain_groups,
+                       o.conns[-1:], o.rates[-1:])
+            self.set_shadow(router, False)
+            o.log("inference hop ...")
+            self.suite(HOP, blue, "/v1/predict", self.work.predicts,
+                       {"inference-blue": pids["inference-blue"]}, o.conns, o.rates)
+            self._nginx(st, extra)
+            self._bento(mv.onnx_path, extra)
+        return self.rows
+
+    def _nginx(self, st: Stack, extra: contextlib.ExitStack) -> None:
+        if not nginx.available():
+            self.rows.append(Row(NGINX, "-", note="nginx not installed"))
+            return
+        self.o.log("nginx split_clients ...")
+        port = free_port()
+        hp = lambda s: f"127.0.0.1:{st.config.port(s)}"  # noqa: E731
+        proc = nginx.start(self.o.workdir / "nginx", port, hp("inference-blue"),
+                           hp("inference-green"), GREEN_WEIGHT)
+        extra.callback(_stop, proc)
+        base = f"http://127.0.0.1:{port}"
+        wait_http(base + "/readyz", 15, proc)
+        groups = {"nginx": proc.pid, "inference-blue": st.procs["inference-blue"].pid,
+                  "inference-green": st.procs["inference-green"].pid}
+        self.suite(NGINX, base, "/v1/predict", self.work.predicts, groups, self.o.conns,
+                   self.o.rates[-1:])
+
+    def _bento(self, onnx_path: Path, extra: contextlib.ExitStack) -> None:
+        if not self.o.bentoml:
+            self.rows.append(Row(BENTO, "-", note="skipped (--no-bentoml)"))
+            return
+        self.o.log("BentoML (installing into its own venv on first use) ...")
+        why = bento.ensure_installed(self.o.workdir)
+        if why:
+            self.rows.append(Row(BENTO, "-", note=why))
+            return
+        port = free_port()
+        proc = bento.start(self.o.workdir, onnx_path, port)
+        extra.callback(_stop, proc)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(base + "/readyz", 90, proc)
+        except RuntimeError as e:
+            self.rows.append(Row(BENTO, "-", note=f"did not start: {e}"))
+            return
+        self.suite(BENTO, base, "/predict", self.work.bento, {"bentoml": proc.pid},
+                   self.o.conns, ())
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)

@@ -1,0 +1,42 @@
+"""The bodies each benchmark target receives, all from the same customers.
+
+The chain gets quote requests; the inference hop, nginx and BentoML get the feature
+vectors preprocess derives from those same requests, so every row prices the
+same work. Bodies are JSON text, built once (load generators only cycle them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from quoteflow.bench.traffic import CustomerPool
+from quoteflow.preprocess.derive import derive
+
+
+@dataclass(frozen=True)
+class Request:
+    body: str
+    key: str  # customer key, sent as X-Customer-Key (nginx split_clients hashes it)
+
+
+@dataclass(frozen=True)
+class Workload:
+    quotes: list[Request]
+    predicts: list[Request]
+    bento: list[Request]
+
+
+def build(n: int = 2000, seed: int = 11) -> Workload:
+    pool = CustomerPool(seed=seed)
+    quotes, predicts, bento = [], [], []
+    for i in range(n):
+        q = pool.quote()
+        key = str(q.get("customer_key") or f"anon-{i}")
+        f = derive(orjson.dumps(q), pool.at)
+        quotes.append(Request(orjson.dumps(q).decode(), key))
+        predicts.append(Request(orjson.dumps({"schema_version": f["schema_version"],
+                                              "features": [f["features"]]}).decode(), key))
+        bento.append(Request(orjson.dumps({"features": [f["features"]]}).decode(), key))
+    return Workload(quotes, predicts, bento)
