@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from quoteflow.bench.results import goals, goals_text, machine, save, table
-from quoteflow.bench.runner import Bench, Options
+from quoteflow.bench.runner import SECTIONS, Bench, Options
 
 
 @click.command(name="bench")
@@ -36,14 +36,17 @@ from quoteflow.bench.runner import Bench, Options
 @click.option("--pin", default="1", show_default=True,
               help="CPU list the load generator is pinned to (taskset); '' for none")
 @click.option("--no-bentoml", is_flag=True, help="skip the BentoML anchor")
+@click.option("--only", multiple=True, type=click.Choice(SECTIONS),
+              help="run only these sections (repeatable): A/B runs of one change")
 def bench(registry: Path, blue: str, green: str, workdir: Path, seconds: float, warmup: float,
-          quick: bool, pin: str, no_bentoml: bool) -> None:
+          quick: bool, pin: str, no_bentoml: bool, only: tuple[str, ...]) -> None:
     """Benchmark the quote path against its anchors; print one table, save JSON."""
     if quick:
         seconds, warmup = 3.0, 1.0
     workdir = workdir.resolve()
     opts = Options(registry=registry.resolve(), workdir=workdir, blue=blue, green=green,
                    seconds=seconds, warmup=warmup, pin=pin or None, bentoml=not no_bentoml,
+                   only=only,
                    log=lambda m: click.echo(m, err=True))
     meta = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "machine": machine(), "seconds": seconds, "warmup": warmup,

@@ -28,6 +28,7 @@ from quoteflow.local.stack import Stack, StackConfig, free_port
 from quoteflow.registry import Registry
 
 TOKEN = "bench-admin-token"
+SECTIONS = ("raw", "chain", "shadow", "hop", "nginx", "bento")
 GREEN_WEIGHT = 10
 
 
@@ -43,6 +44,8 @@ class Options:
     rates: tuple[int, ...] = (500, 1000)
     conns: tuple[int, ...] = (8, 64)
     bentoml: bool = True
+    # subset of SECTIONS to run (A/B runs of one change); empty: all
+    only: tuple[str, ...] = ()
     log: Callable[[str], None] = print
 
 
@@ -147,32 +150,41 @@ class Bench:
 
     def run(self) -> list[Row]:
         o = self.o
+        want = set(o.only or SECTIONS)
         o.workdir.mkdir(parents=True, exist_ok=True)
         mv, onnx_bytes = Registry(o.registry).load("motor", o.blue)
-        o.log("onnxruntime in process ...")
-        rows = [json.loads(r.body)["features"][0] for r in self.work.predicts]
-        raw = onnx_raw.measure(onnx_bytes, rows, min(o.seconds, 3.0))
-        self.add(Row(RAW, "batch=1 loop", raw["rate"], raw["p50_ms"], raw["p99_ms"], 0,
-                     int(raw["requests"]), {"bench": round(raw["cpu_us"], 1)}))
+        if "raw" in want:
+            o.log("onnxruntime in process ...")
+            rows = [json.loads(r.body)["features"][0] for r in self.work.predicts]
+            raw = onnx_raw.measure(onnx_bytes, rows, min(o.seconds, 3.0))
+            self.add(Row(RAW, "batch=1 loop", raw["rate"], raw["p50_ms"], raw["p99_ms"], 0,
+                         int(raw["requests"]), {"bench": round(raw["cpu_us"], 1)}))
+        if not want - {"raw"}:
+            return self.rows
         with self.stack() as st, contextlib.ExitStack() as extra:
             pids = {k: p.pid for k, p in st.procs.items()}
             router, blue = st.config.url("router"), st.config.url("inference-blue")
             chain_groups = {k: pids[k] for k in
                             ("router", "preprocess", "inference-blue", "inference-green")}
-            o.log("full chain, shadow off ...")
-            self.set_shadow(router, False)
-            self.suite(CHAIN, router, "/v1/quote", self.work.quotes, chain_groups, o.conns,
-                       o.rates)
-            o.log("full chain, shadow on ...")
-            self.set_shadow(router, True)
-            self.suite(CHAIN_SHADOW, router, "/v1/quote", self.work.quotes, chain_groups,
-                       o.conns[-1:], o.rates[-1:])
-            self.set_shadow(router, False)
-            o.log("inference hop ...")
-            self.suite(HOP, blue, "/v1/predict", self.work.predicts,
-                       {"inference-blue": pids["inference-blue"]}, o.conns, o.rates)
-            self._nginx(st, extra)
-            self._bento(mv.onnx_path, extra)
+            if "chain" in want:
+                o.log("full chain, shadow off ...")
+                self.set_shadow(router, False)
+                self.suite(CHAIN, router, "/v1/quote", self.work.quotes, chain_groups,
+                           o.conns, o.rates)
+            if "shadow" in want:
+                o.log("full chain, shadow on ...")
+                self.set_shadow(router, True)
+                self.suite(CHAIN_SHADOW, router, "/v1/quote", self.work.quotes, chain_groups,
+                           o.conns[-1:], o.rates[-1:])
+                self.set_shadow(router, False)
+            if "hop" in want:
+                o.log("inference hop ...")
+                self.suite(HOP, blue, "/v1/predict", self.work.predicts,
+                           {"inference-blue": pids["inference-blue"]}, o.conns, o.rates)
+            if "nginx" in want:
+                self._nginx(st, extra)
+            if "bento" in want:
+                self._bento(mv.onnx_path, extra)
         return self.rows
 
     def _nginx(self, st: Stack, extra: contextlib.ExitStack) -> None:
