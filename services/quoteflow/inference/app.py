@@ -16,7 +16,14 @@ from fastapi.responses import Response
 from quoteflow import metrics
 from quoteflow.contract import PredictRequest, PredictResponse, ValidationErrorBody
 from quoteflow.features import RAW_FEATURES
-from quoteflow.http import BadRequest, error_response, json_response, probes, read_json_body
+from quoteflow.http import (
+    BadRequest,
+    FastPathAPI,
+    error_response,
+    json_response,
+    probes,
+    read_json_body,
+)
 from quoteflow.inference.model import PricingModel, SchemaMismatch
 from quoteflow.inference.settings import Settings
 from quoteflow.observability.drift import DriftMonitor, publish_drift_metrics
@@ -71,9 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         model.close()
 
-    app = FastAPI(title="quoteflow inference", version="1", lifespan=lifespan,
-                  description="Serves one pinned ONNX model version; refuses features of "
-                              "another schema version.")
+    app = FastPathAPI(title="quoteflow inference", version="1", lifespan=lifespan,
+                      description="Serves one pinned ONNX model version; refuses features of "
+                                  "another schema version.")
     app.state.model = model
     app.state.drift = None
 
@@ -91,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(probes(readiness, before_scrape=refresh_drift))
 
-    @app.post(
+    @app.fast_post(
         "/v1/predict", tags=["predict"], summary="Price a batch of feature vectors",
         openapi_extra={"requestBody": {"required": True, "content": {
             "application/json": {"schema": PredictRequest.model_json_schema()}}}},

@@ -11,20 +11,27 @@ from fastapi.responses import Response
 
 from quoteflow import metrics
 from quoteflow.contract import QuoteRequest, ValidationErrorBody
-from quoteflow.http import BadRequest, error_response, json_response, probes, read_json_body
+from quoteflow.http import (
+    BadRequest,
+    FastPathAPI,
+    error_response,
+    json_response,
+    probes,
+    read_json_body,
+)
 from quoteflow.preprocess.derive import QuoteRejected, derive
 from quoteflow.preprocess.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(title="quoteflow preprocess", version="1",
-                  description="Validates quote requests and derives the model's features "
-                              "with the same module training uses.")
+    app = FastPathAPI(title="quoteflow preprocess", version="1",
+                      description="Validates quote requests and derives the model's features "
+                                  "with the same module training uses.")
     app.include_router(probes(lambda: (True, {})))
     request_schema = QuoteRequest.model_json_schema()
 
-    @app.post(
+    @app.fast_post(
         "/v1/features", tags=["features"], summary="Validate a quote request, derive features",
         openapi_extra={"requestBody": {"required": True, "content": {
             "application/json": {"schema": request_schema}}}},

@@ -14,7 +14,14 @@ from fastapi.responses import Response
 
 from quoteflow import metrics
 from quoteflow.contract import QuoteRequest, QuoteResponse, ValidationErrorBody
-from quoteflow.http import BadRequest, error_response, json_response, probes, read_json_body
+from quoteflow.http import (
+    BadRequest,
+    FastPathAPI,
+    error_response,
+    json_response,
+    probes,
+    read_json_body,
+)
 from quoteflow.router.admin import admin_router
 from quoteflow.router.policy import COLORS, PolicyState, PolicyStore
 from quoteflow.router.policy_file import PolicyFileWatcher, load_policy_file, write_policy_file
@@ -76,9 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await shadow.stop()
         await upstreams.stop()
 
-    app = FastAPI(title="quoteflow router", version="1", lifespan=lifespan,
-                  description="Public quote API. Splits traffic between the Blue and Green "
-                              "models (sticky by customer key), shadows, fails over.")
+    app = FastPathAPI(title="quoteflow router", version="1", lifespan=lifespan,
+                      description="Public quote API. Splits traffic between the Blue and Green "
+                                  "models (sticky by customer key), shadows, fails over.")
 
     def readiness() -> tuple[bool, dict[str, Any]]:
         h = upstreams.health
@@ -103,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_router(store, token, None if settings.k8s_configmap else persist,
                                     status))
 
-    @app.post(
+    @app.fast_post(
         "/v1/quote", tags=["quotes"], summary="Price a motor insurance quote",
         openapi_extra={"requestBody": {"required": True, "content": {
             "application/json": {"schema": QuoteRequest.model_json_schema()}}}},
