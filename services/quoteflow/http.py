@@ -6,6 +6,7 @@ pydantic response model costs several times the whole inference (FINDINGS.md).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -118,7 +119,8 @@ def probes(ready: Callable[[], tuple[bool, dict[str, Any]]],
 
     @r.get("/healthz", summary="Liveness: the process answers")
     async def healthz() -> Response:
-        return json_response({"status": "alive"})
+        # the pid tells a rolling restart's new process from the old on a shared port
+        return json_response({"status": "alive", "pid": os.getpid()})
 
     @r.get("/readyz", summary="Readiness: ready to serve, or 503 with the reason")
     async def readyz() -> Response:
