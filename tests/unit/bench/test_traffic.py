@@ -1,13 +1,11 @@
-"""The Locust file's traffic is what it claims: valid bodies pass preprocess's
-validation, each invalid kind is refused by it."""
+"""The load tests' traffic is what it claims: valid bodies pass preprocess's
+validation, each invalid kind is refused by it. (Locust itself runs in
+tests/e2e/test_locust.py, in its own process: gevent's monkey-patching must not
+happen inside pytest.)"""
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import orjson
 import pytest
@@ -15,27 +13,9 @@ import pytest
 from quoteflow.bench.traffic import INVALID_KINDS, CustomerPool, today
 from quoteflow.preprocess.derive import QuoteRejected, derive
 
-LOCUSTFILE = Path(__file__).resolve().parents[3] / "loadtest" / "locustfile.py"
 
-
-@pytest.fixture(scope="module")
-def locustfile() -> ModuleType:
-    pytest.importorskip("locust")
-    spec = importlib.util.spec_from_file_location("quoteflow_locustfile", LOCUSTFILE)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_locustfile_defines_a_user(locustfile: ModuleType) -> None:
-    assert locustfile.QuoteVisitor.tasks
-    assert 0 < locustfile.INVALID_SHARE < 0.5
-
-
-def test_valid_bodies_derive(locustfile: ModuleType) -> None:
-    pool: CustomerPool = locustfile.POOL
+def test_valid_bodies_derive() -> None:
+    pool = CustomerPool(5000)
     keys = []
     for _ in range(2000):
         body = pool.quote()
