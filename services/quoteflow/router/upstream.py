@@ -1,7 +1,8 @@
 """The router's calls to preprocess and to each color's inference, and their health.
 
-aiohttp's client, pooled keep-alive: on this machine it costs ~0.3 ms per call
-against httpx's 1.4-3.4 ms (FINDINGS.md). A background loop polls every
+Calls go through http_client.HttpClient, pooled keep-alive connections (~70 us of
+client CPU a call here, against aiohttp's ~205 us and httpx's 1.4-3.4 ms,
+FINDINGS.md). A background loop polls every
 upstream's /readyz; a failed live call marks that color down at once (outlier
 ejection), and the poller brings it back when it is ready again.
 """
@@ -14,10 +15,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import orjson
 
 from quoteflow import metrics
+from quoteflow.router.http_client import ClientError, HttpClient
 from quoteflow.router.policy import COLORS, Color, PolicyStore
 
 log = logging.getLogger(__name__)
@@ -56,14 +57,10 @@ class Upstreams:
         self.pool_size = pool_size
         self.health_interval = health_interval
         self.health: dict[str, Health] = {name: Health() for name in ("preprocess", *COLORS)}
-        self.session: aiohttp.ClientSession | None = None
+        self.client = HttpClient(limit_per_origin=pool_size)
         self._poller: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=self.pool_size, limit_per_host=self.pool_size,
-                                         keepalive_timeout=30, ttl_dns_cache=300)
-        self.session = aiohttp.ClientSession(connector=connector, json_serialize=None,  # type: ignore[arg-type]
-                                             skip_auto_headers=("User-Agent",))
         await self.check_all()
         self._poller = asyncio.create_task(self._poll())
 
@@ -72,8 +69,7 @@ class Upstreams:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
-        if self.session:
-            await self.session.close()
+        self.client.close()
 
     # --- health -------------------------------------------------------------------
 
@@ -87,20 +83,18 @@ class Upstreams:
             h.ready, h.detail = False, "no URL configured"
         else:
             try:
-                assert self.session is not None
-                async with self.session.get(url + "/readyz",
-                                            timeout=aiohttp.ClientTimeout(total=1)) as r:
-                    body = orjson.loads(await r.read())
+                status, raw = await self.client.get(url + "/readyz", timeout=1.0)
+                body = orjson.loads(raw)
                 served = body.get("version")
-                if r.status != 200:
-                    h.ready, h.detail = False, f"not ready: {body.get('reason', r.status)}"
+                if status != 200:
+                    h.ready, h.detail = False, f"not ready: {body.get('reason', status)}"
                 elif expected is not None and served != expected:
                     h.ready, h.detail = False, (f"serves version {served}, policy names "
                                                 f"{expected}")
                 else:
                     h.ready, h.detail = True, "ready"
                 h.version = served
-            except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+            except (ClientError, ValueError) as e:
                 h.ready, h.detail = False, f"unreachable: {type(e).__name__}: {e}"
         if name in COLORS:
             metrics.UPSTREAM_READY.labels(name).set(1 if h.ready else 0)
@@ -139,27 +133,10 @@ class Upstreams:
     # --- calls --------------------------------------------------------------------
 
     async def post(self, url: str, body: bytes, timeout: float) -> tuple[int, bytes]:
-        assert self.session is not None
-        deadline = asyncio.get_running_loop().time() + timeout
         try:
-            try:
-                async with self.session.post(url, data=body, headers=JSON_HEADERS,
-                                             timeout=aiohttp.ClientTimeout(total=timeout)) as r:
-                    return r.status, await r.read()
-            except aiohttp.ServerDisconnectedError:
-                # A pooled keep-alive connection the server closed (it restarted or
-                # drained): the request never ran; send it once more, fresh connection.
-                left = deadline - asyncio.get_running_loop().time()
-                if left <= 0:
-                    raise TimeoutError from None
-                async with self.session.post(url, data=body, headers=JSON_HEADERS,
-                                             timeout=aiohttp.ClientTimeout(total=left)) as r:
-                    return r.status, await r.read()
-        except TimeoutError as e:
-            raise UpstreamError("timeout", f"{url}: no answer within {timeout * 1000:.0f} ms") \
-                from e
-        except aiohttp.ClientError as e:
-            raise UpstreamError("connection", f"{url}: {type(e).__name__}: {e}") from e
+            return await self.client.post(url, body, timeout)
+        except ClientError as e:
+            raise UpstreamError(e.kind, f"{url}: {e}") from e
 
     async def predict(self, color: Color, features: list[float], schema_version: str,
                       timeout: float) -> dict[str, Any]:
