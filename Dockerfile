@@ -7,7 +7,7 @@
 # Layers, slowest-changing first: pinned base -> that service's dependencies (from
 # pyproject.toml only) -> our wheel. Editing code rebuilds only the last layer.
 # Each service installs only its own extra: inference has onnxruntime and no
-# scikit-learn; the router has aiohttp and the kubernetes client and neither.
+# scikit-learn; the router has the kubernetes client and neither.
 
 # Exact patch + Debian release tag, so a rebuild does not move Python or Debian
 # under us. (Production registries should pin the digest as well: @sha256:...)
