@@ -36,6 +36,9 @@ def run(app_factory: str, service: str, host: str, port: int, log_level: str,
     config = uvicorn.Config(app_factory, factory=True, host=host, port=port, loop="uvloop",
                             http="httptools", access_log=False, log_config=None,
                             log_level=log_level.lower(),
+                            # no Server/Date headers to build per response; forwarded
+                            # headers are not trusted (nothing here uses the client IP)
+                            server_header=False, date_header=False, proxy_headers=False,
                             timeout_graceful_shutdown=int(drain_seconds), timeout_keep_alive=30)
     uvicorn.Server(config).run(sockets=[listen(host, port)])
 
