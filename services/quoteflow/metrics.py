@@ -38,7 +38,7 @@ UPSTREAM_DURATION = Histogram(
 SHADOW_SENT = Counter("quoteflow_shadow_sent_total", "Shadow predictions sent", ["color"])
 SHADOW_DROPPED = Counter(
     "quoteflow_shadow_dropped_total", "Shadow predictions not sent, by reason "
-    "(queue_full, not_sampled is not counted)", ["reason"])
+    "(queue_full, target_down, rate_cap; not_sampled is not counted)", ["reason"])
 SHADOW_FAILED = Counter(
     "quoteflow_shadow_failed_total", "Shadow predictions that failed or timed out", ["reason"])
 SHADOW_RATIO = Histogram(

@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                           {"blue": settings.blue_url, "green": settings.green_url}, store,
                           settings.pool_size, settings.health_interval)
     shadow = ShadowComparer(upstreams, settings.shadow_queue, settings.shadow_concurrency,
-                            settings.shadow_timeout)
+                            settings.shadow_timeout, settings.shadow_max_per_second)
     service = QuoteService(settings, store, upstreams, shadow)
     file_watcher = PolicyFileWatcher(settings.policy_file, store, settings.policy_poll_interval)
 

@@ -1,7 +1,8 @@
 """Shadow comparison: the other color prices the same features after the answer.
 
-Bounded on every side: a queue of fixed size (full -> dropped and counted), a
-fixed number of workers, a timeout per call. Nothing here is awaited by the live
+Bounded on every side: a rate cap (a token bucket, one second of burst), a queue
+of fixed size (full -> dropped and counted), a fixed number of workers, a timeout
+per call. Nothing here is awaited by the live
 path: ``offer`` only does ``put_nowait``.
 """
 
@@ -11,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from dataclasses import dataclass
 
 from quoteflow import metrics
@@ -30,8 +32,11 @@ class ShadowJob:
 
 class ShadowComparer:
     def __init__(self, upstreams: Upstreams, queue_size: int, concurrency: int,
-                 timeout: float) -> None:
+                 timeout: float, max_per_second: float = 0.0) -> None:
         self.upstreams = upstreams
+        self.max_per_second = max_per_second
+        self._tokens = max_per_second
+        self._refilled = time.monotonic()
         self.queue: asyncio.Queue[ShadowJob] = asyncio.Queue(maxsize=queue_size)
         self.concurrency = concurrency
         self.timeout = timeout
@@ -54,10 +59,23 @@ class ShadowComparer:
         if not self.upstreams.usable(other):
             metrics.SHADOW_DROPPED.labels("target_down").inc()
             return
+        if self.max_per_second > 0 and not self._take_token():
+            metrics.SHADOW_DROPPED.labels("rate_cap").inc()
+            return
         try:
             self.queue.put_nowait(job)
         except asyncio.QueueFull:
             metrics.SHADOW_DROPPED.labels("queue_full").inc()
+
+    def _take_token(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.max_per_second,
+                           self._tokens + (now - self._refilled) * self.max_per_second)
+        self._refilled = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
 
     async def _work(self) -> None:
         while True:
