@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     shadow_timeout: float = 0.25
     shadow_queue: int = 1000
     shadow_concurrency: int = 8
+    # Shadow calls a second, per router (0: no cap). A rollout's comparison needs a
+    # sample, not every quote; the cap keeps shadow's CPU bounded at any traffic.
+    shadow_max_per_second: float = 500.0
     health_interval: float = 0.25
     policy_poll_interval: float = 0.2
     max_body_bytes: int = 16 * 1024
