@@ -26,7 +26,9 @@ from tests.e2e.helpers import (
 
 @pytest.fixture(scope="module")
 def stack(trained_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    st = make_stack(trained_registry, tmp_path_factory.mktemp("stack"), green_weight=20)
+    # no shadow rate cap: the shadow test counts every one of a burst of quotes
+    st = make_stack(trained_registry, tmp_path_factory.mktemp("stack"), green_weight=20,
+                    env={"router": {"QUOTEFLOW_ROUTER_SHADOW_MAX_PER_SECOND": "0"}})
     with st:
         yield st
 

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     shadow_concurrency: int = 8
     # Shadow calls a second, per router (0: no cap). A rollout's comparison needs a
     # sample, not every quote; the cap keeps shadow's CPU bounded at any traffic.
-    shadow_max_per_second: float = 500.0
+    shadow_max_per_second: float = 200.0
     health_interval: float = 0.25
     policy_poll_interval: float = 0.2
     max_body_bytes: int = 16 * 1024
