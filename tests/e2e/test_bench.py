@@ -1,0 +1,43 @@
+"""`quoteflow bench` runs end to end (short cases, no BentoML download) and reports
+every case it ran as a row with requests served and none failed, in the table and in
+the JSON history file. It reports speed; it never asserts one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_bench_runs_and_reports_every_case(trained_registry: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "quoteflow.cli", "bench", "--registry", str(trained_registry),
+         "--workdir", str(tmp_path), "--seconds", "1", "--warmup", "0.5", "--no-bentoml",
+         "--only", "raw", "--only", "chain", "--only", "hop", "--only", "nginx"],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    print(done.stdout)
+    [saved] = tmp_path.glob("bench-*.json")
+    doc = json.loads(saved.read_text())
+    rows = doc["rows"]
+    sections = {r["section"] for r in rows}
+    assert sections == {"onnxruntime batch=1 in process", "inference hop alone",
+                        "full chain (router->preprocess->inference)",
+                        "nginx split_clients -> inference"}
+    for r in rows:
+        assert r["requests"] > 0 and r["errors"] == 0, r
+        assert r["rate"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0, r
+    hop = [r for r in rows if r["section"] == "inference hop alone"]
+    assert {r["load"] for r in hop} == {"closed 8", "closed 64", "open 500/s", "open 1000/s"}
+    # CPU per request is read for the processes that served
+    assert all(r["cpu_us"].get("inference-blue", 0) > 0 for r in hop)
+    # one table line per row, and the goals it could judge
+    assert done.stdout.count("| inference hop alone |") == 4
+    chain = [r for r in rows if r["section"].startswith("full chain")]
+    assert all(r["cpu_us"].get("router", 0) > 0 and r["cpu_us"].get("preprocess", 0) > 0
+               for r in chain)
+    goals = {g["goal"]: g for g in doc["goals"]}
+    assert goals["router CPU per quote / nginx CPU per request"]["value"] > 0
+    assert "router CPU per quote / nginx CPU per request" in done.stdout
+    assert doc["machine"]["cpus"] >= 1 and doc["goals"]
