@@ -6,7 +6,6 @@ import asyncio
 import copy
 import json
 import re
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -112,52 +111,3 @@ def get_text(url: str) -> str:
 
     with urllib.request.urlopen(url) as r:
         return r.read().decode()
-
-
-class SteadyLoad:
-    """Quotes at a steady rate from a background thread until stopped (open loop)."""
-
-    def __init__(self, url: str, rate: float, concurrency: int = 16) -> None:
-        self.url, self.rate, self.concurrency = url, rate, concurrency
-        self.answers: list[Answer] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
-
-    async def _run(self) -> None:
-        sem = asyncio.Semaphore(self.concurrency)
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        sent = 0
-        tasks: set[asyncio.Task[None]] = set()
-        async with aiohttp.ClientSession() as session:
-            async def one(i: int) -> None:
-                body = quote_body(customer_key=f"load-{i}", bonus_malus=50 + i % 100)
-                async with sem:
-                    try:
-                        async with session.post(self.url + "/v1/quote", json=body) as r:
-                            self.answers.append(Answer(
-                                r.status, await r.json(),
-                                r.headers.get("x-quoteflow-failover-from")))
-                    except aiohttp.ClientError as e:
-                        self.answers.append(Answer(-1, {"error": str(e)}, None))
-
-            while not self._stop.is_set():
-                due = start + sent / self.rate
-                await asyncio.sleep(max(0.0, due - loop.time()))
-                t = asyncio.create_task(one(sent))
-                tasks.add(t)
-                t.add_done_callback(tasks.discard)
-                sent += 1
-            await asyncio.gather(*tasks)
-
-    def __enter__(self) -> SteadyLoad:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    @property
-    def failed(self) -> list[Answer]:
-        return [a for a in self.answers if a.status != 200]

@@ -22,7 +22,8 @@ from quoteflow.local.stack import Stack
 from quoteflow.observability.prometheus import PrometheusProcess, start_prometheus
 from quoteflow.registry import Registry
 from quoteflow.training.pipeline import train_and_register
-from tests.e2e.helpers import TOKEN, SteadyLoad, get_json, make_stack
+from tests.drills.load import DrillLoad
+from tests.e2e.helpers import TOKEN, get_json, make_stack
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def policy(st: Stack) -> dict[str, Any]:
 
 def test_healthy_green_walks_every_step_and_is_promoted(registry: Path, tmp_path: Path) -> None:
     with stack_with_prometheus(registry, tmp_path, green="3") as (st, prom), \
-            SteadyLoad(st.config.url("router"), rate=60) as load:
+            DrillLoad(st.config.url("router"), rate=60) as load:
         result = rollout(st, prom, registry, "start", "--steps", "20,50,100", *FAST)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
@@ -87,7 +88,7 @@ def test_healthy_green_walks_every_step_and_is_promoted(registry: Path, tmp_path
 def test_slow_green_is_rolled_back_at_the_first_step(registry: Path, tmp_path: Path) -> None:
     slow = {"inference-green": {"QUOTEFLOW_INFERENCE_ARTIFICIAL_DELAY_MS": "60"}}
     with stack_with_prometheus(registry, tmp_path, green="3", env=slow) as (st, prom), \
-            SteadyLoad(st.config.url("router"), rate=60) as load:
+            DrillLoad(st.config.url("router"), rate=60) as load:
         result = rollout(st, prom, registry, "start", "--steps", "20,50,100", *FAST,
                          "--latency-margin", "0.02")
         after = policy(st)
@@ -103,12 +104,12 @@ def test_slow_green_is_rolled_back_at_the_first_step(registry: Path, tmp_path: P
 
 def test_diverging_green_is_stopped_in_shadow(registry: Path, tmp_path: Path) -> None:
     with stack_with_prometheus(registry, tmp_path, green="2") as (st, prom), \
-            SteadyLoad(st.config.url("router"), rate=60) as load:
+            DrillLoad(st.config.url("router"), rate=60) as load:
         result = rollout(st, prom, registry, "start", "--steps", "20,100", *FAST)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "shadow_divergence" in result.stdout and "ROLLED BACK" in result.stdout
     assert "step 20%" not in result.stdout, "a diverging Green must never take live traffic"
-    assert all(a.body["model"]["color"] == "blue" for a in load.answers)
+    assert load.sent and all(s.color == "blue" for s in load.sent)
     reg = Registry(registry)
     assert reg.stage_of("motor", "2") == "Archived"
     assert "moved by more than 10%" in reg.audit("motor")[-1]["reason"]
