@@ -125,7 +125,7 @@ def probes(ready: Callable[[], tuple[bool, dict[str, Any]]],
     @r.get("/readyz", summary="Readiness: ready to serve, or 503 with the reason")
     async def readyz() -> Response:
         ok, detail = ready()
-        return json_response({"ready": ok, **detail}, 200 if ok else 503)
+        return json_response({"ready": ok, "pid": os.getpid(), **detail}, 200 if ok else 503)
 
     @r.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:

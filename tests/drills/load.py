@@ -25,6 +25,7 @@ class Sent:
     color: str | None
     failover_from: str | None
     error: str = ""
+    at: float = 0.0  # time.monotonic() when it was sent
 
 
 def rss_mib(pid: int) -> float:
@@ -71,6 +72,7 @@ class DrillLoad:
             async def one(i: int) -> None:
                 async with sem:
                     t0 = time.perf_counter()
+                    at = time.monotonic()
                     try:
                         async with session.post(self.url + "/v1/quote", json=self.body(i)) as r:
                             body = await r.json(content_type=None)
@@ -79,10 +81,10 @@ class DrillLoad:
                             self.sent.append(Sent(
                                 r.status, time.perf_counter() - t0, color,
                                 r.headers.get("x-quoteflow-failover-from"),
-                                "" if r.status == 200 else str(body)[:300]))
+                                "" if r.status == 200 else str(body)[:300], at))
                     except (TimeoutError, aiohttp.ClientError) as e:
                         self.sent.append(Sent(-1, time.perf_counter() - t0, None, None,
-                                              f"{type(e).__name__}: {e}"))
+                                              f"{type(e).__name__}: {e}", at))
 
             self.started = time.monotonic()
             while not self._stop.is_set():
@@ -109,12 +111,20 @@ class DrillLoad:
         return [s for s in self.sent if s.status != 200]
 
     def figures(self, name: str, **extra: Any) -> dict[str, Any]:
-        """Print the drill's figures (shown by pytest -s and in the CI log on failure)."""
-        ok = [s.seconds for s in self.sent if s.status == 200]
+        """Print the drill's figures (shown by pytest -s and in the CI log on failure):
+        `answered` is any HTTP answer, `failed` anything but a 200, the p99 is over all
+        answers; pass stack_memory(st.procs) as extra for resident memory."""
+        answered = [s.seconds for s in self.sent if s.status > 0]
         out: dict[str, Any] = {
-            "drill": name, "sent": len(self.sent), "answered": len(ok),
-            "failed": len(self.failed), "p99_ms": round(p99_ms(ok), 1),
+            "drill": name, "sent": len(self.sent), "answered": len(answered),
+            "failed": len(self.failed), "p99_ms": round(p99_ms(answered), 1),
             "rate_per_s": round(len(self.sent) / max(1e-9, self.ended - self.started), 1),
             **extra}
         print("DRILL " + " ".join(f"{k}={v}" for k, v in out.items()), flush=True)
         return out
+
+
+def stack_memory(procs: dict[str, Any]) -> dict[str, int]:
+    """Resident MiB of a Stack's running processes, as figure names."""
+    return {f"rss_mib_{name}": round(rss_mib(p.pid))
+            for name, p in procs.items() if p.poll() is None}

@@ -8,6 +8,7 @@ tests exercise is what a developer runs.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -181,6 +182,43 @@ class Stack:
                 proc.kill()
                 proc.wait(5)
         return proc.returncode
+
+    def ready_pid(self, service: str) -> int | None:
+        """The pid of the process that answered /readyz with 200 on the service's port."""
+        try:
+            with urllib.request.urlopen(self.config.url(service) + "/readyz", timeout=1) as r:
+                return int(json.loads(r.read())["pid"]) if r.status == 200 else None
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            return None
+
+    def restart_service(self, service: str, timeout: float = 60.0) -> None:
+        """Replace a service's process the way a Deployment with maxUnavailable 0 does:
+        the new process binds the same port (SO_REUSEPORT) and must be ready before the
+        old one gets SIGTERM and drains. While both listen, the kernel spreads new
+        connections over them; /readyz is polled on fresh connections until the new pid
+        answers it with 200."""
+        old = self.procs[service]
+        self.start_service(service)
+        new = self.procs[service]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if new.poll() is not None:
+                self.procs[service] = old
+                raise StackError(f"{service} replacement exited with {new.returncode}:\n"
+                                 f"{self.log_tail(service)}")
+            if self.ready_pid(service) == new.pid:
+                break
+            time.sleep(0.05)
+        else:
+            new.kill()
+            self.procs[service] = old
+            raise StackError(f"{service} replacement not ready after {timeout:.0f}s")
+        old.send_signal(signal.SIGTERM)
+        try:
+            old.wait(timeout)
+        except subprocess.TimeoutExpired:
+            old.kill()
+            old.wait(5)
 
     def stop(self) -> None:
         # router first: it drains in-flight quotes while its upstreams still answer
