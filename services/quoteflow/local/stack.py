@@ -191,12 +191,12 @@ class Stack:
         except (urllib.error.URLError, OSError, ValueError, KeyError):
             return None
 
-    def restart_service(self, service: str, timeout: float = 60.0) -> None:
+    def restart_service(self, service: str, timeout: float = 60.0) -> float:
         """Replace a service's process the way a Deployment with maxUnavailable 0 does:
         the new process binds the same port (SO_REUSEPORT) and must be ready before the
         old one gets SIGTERM and drains. While both listen, the kernel spreads new
         connections over them; /readyz is polled on fresh connections until the new pid
-        answers it with 200."""
+        answers it with 200. Returns the time.monotonic() of the old process's SIGTERM."""
         old = self.procs[service]
         self.start_service(service)
         new = self.procs[service]
@@ -213,12 +213,14 @@ class Stack:
             new.kill()
             self.procs[service] = old
             raise StackError(f"{service} replacement not ready after {timeout:.0f}s")
+        sigterm_at = time.monotonic()
         old.send_signal(signal.SIGTERM)
         try:
             old.wait(timeout)
         except subprocess.TimeoutExpired:
             old.kill()
             old.wait(5)
+        return sigterm_at
 
     def stop(self) -> None:
         # router first: it drains in-flight quotes while its upstreams still answer
