@@ -26,6 +26,7 @@ class Sent:
     failover_from: str | None
     error: str = ""
     at: float = 0.0  # time.monotonic() when it was sent
+    version: str | None = None  # model version that priced it
 
 
 def rss_mib(pid: int) -> float:
@@ -76,12 +77,12 @@ class DrillLoad:
                     try:
                         async with session.post(self.url + "/v1/quote", json=self.body(i)) as r:
                             body = await r.json(content_type=None)
-                            color = (body.get("model") or {}).get("color") \
-                                if r.status == 200 else None
+                            model = (body.get("model") or {}) if r.status == 200 else {}
                             self.sent.append(Sent(
-                                r.status, time.perf_counter() - t0, color,
+                                r.status, time.perf_counter() - t0, model.get("color"),
                                 r.headers.get("x-quoteflow-failover-from"),
-                                "" if r.status == 200 else str(body)[:300], at))
+                                "" if r.status == 200 else str(body)[:300], at,
+                                model.get("version")))
                     except (TimeoutError, aiohttp.ClientError) as e:
                         self.sent.append(Sent(-1, time.perf_counter() - t0, None, None,
                                               f"{type(e).__name__}: {e}", at))
