@@ -7,9 +7,10 @@ live in ``features.quote_errors`` so that batch scoring reports the same message
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from quoteflow.features import AREAS, BRANDS, FEATURE_SCHEMA_VERSION, N_FEATURES
 
@@ -44,6 +45,15 @@ class QuoteRequest(BaseModel):
         description="stable key of the customer: keeps them on one model during a rollout",
     )
     quote_date: dt.date | None = Field(default=None, description="defaults to today (UTC)")
+
+    @field_validator("driver_birth_date", "vehicle_first_registration_date", "quote_date",
+                     mode="before")
+    @classmethod
+    def _date_is_text(cls, v: Any) -> Any:
+        # lax pydantic reads a number as a Unix timestamp: 0 would be 1970-01-01
+        if isinstance(v, int | float):
+            raise PydanticCustomError("date_type", "Input should be a date as text, YYYY-MM-DD")
+        return v
 
 
 class FieldError(BaseModel):

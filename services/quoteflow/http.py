@@ -14,7 +14,7 @@ import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.types import Receive, Scope, Send
 
 JSON = "application/json"
@@ -22,6 +22,13 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+# what read_json_body can answer, documented on every route that reads a body
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "body over the size limit"},
+    415: {"description": "content-type is not application/json"},
+    422: {"description": "invalid JSON or fields, one entry per problem"},
+}
 
 
 class FastPathAPI(FastAPI):
@@ -40,6 +47,7 @@ class FastPathAPI(FastAPI):
 
     def fast_post(self, path: str, **route: Any) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
+            route["responses"] = {**BODY_ERRORS, **route.get("responses", {})}
             self.post(path, **route)(handler)
             self.fast_routes[path] = handler
             return handler
@@ -98,6 +106,26 @@ async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes
         raise BadRequest(422, [{"loc": ["body"], "msg": "empty body; expected a JSON object",
                                 "type": "missing"}])
     return body
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON Schema for an OpenAPI requestBody, nested models inlined: pydantic's
+    `#/$defs/...` references would point at the root of the OpenAPI document, where
+    no such key exists (schemathesis found them unresolvable)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return inline(schema)
 
 
 def validation_errors(e: ValidationError) -> list[dict[str, Any]]:

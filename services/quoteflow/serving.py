@@ -8,9 +8,13 @@ drain timeout), then run the app's shutdown.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 import click
 import uvicorn
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.importer import import_from_string
 
 from quoteflow.logs import configure_logging
 
@@ -30,17 +34,51 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+# what moves to the admin port when one is set: writes and the scrape endpoint
+ADMIN_PREFIXES = ("/admin", "/metrics")
+PROBES = ("/healthz", "/readyz")
+
+
+class PortSplit:
+    """Admin API and /metrics on their own port, the rest on the public one.
+
+    With an admin port, the public port answers 404 to /admin/* and /metrics and the
+    admin port answers only those and the probes: a NetworkPolicy or firewall can
+    then open the public port to the world and the admin port to operators and
+    Prometheus only. Which port a request came in on is the ASGI scope's `server`.
+    """
+
+    def __init__(self, app: ASGIApp, admin_port: int) -> None:
+        self.app, self.admin_port = app, admin_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            on_admin = (scope.get("server") or ("", 0))[1] == self.admin_port
+            path: str = scope["path"]
+            admin_path = path.startswith(ADMIN_PREFIXES)
+            if admin_path != on_admin and not (on_admin and path in PROBES):
+                await PlainTextResponse("Not Found", 404)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def run(app_factory: str, service: str, host: str, port: int, log_level: str,
-        drain_seconds: float) -> None:
+        drain_seconds: float, admin_port: int | None = None) -> None:
     configure_logging(service, log_level)
-    config = uvicorn.Config(app_factory, factory=True, host=host, port=port, loop="uvloop",
+    sockets = [listen(host, port)]
+    app: str | Callable[[], ASGIApp] = app_factory
+    if admin_port:
+        factory = import_from_string(app_factory)
+        sockets.append(listen(host, admin_port))
+        app = lambda: PortSplit(factory(), admin_port)  # noqa: E731
+    config = uvicorn.Config(app, factory=True, host=host, port=port, loop="uvloop",
                             http="httptools", access_log=False, log_config=None,
                             log_level=log_level.lower(),
                             # no Server/Date headers to build per response; forwarded
                             # headers are not trusted (nothing here uses the client IP)
                             server_header=False, date_header=False, proxy_headers=False,
                             timeout_graceful_shutdown=int(drain_seconds), timeout_keep_alive=30)
-    uvicorn.Server(config).run(sockets=[listen(host, port)])
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 def _command(service: str, factory: str, help_text: str) -> click.Command:
@@ -53,8 +91,14 @@ def _command(service: str, factory: str, help_text: str) -> click.Command:
     @click.option("--log-level", envvar="QUOTEFLOW_LOG_LEVEL", default="INFO", show_default=True)
     @click.option("--drain-seconds", envvar="QUOTEFLOW_DRAIN_SECONDS", default=10.0,
                   show_default=True, help="how long SIGTERM waits for in-flight requests")
-    def cmd(host: str, port: int, log_level: str, drain_seconds: float) -> None:
-        run(factory, service, host, port, log_level, drain_seconds)
+    @click.option("--admin-port", envvar=prefix + "ADMIN_PORT", default=None, type=int,
+                  help="serve /admin/* and /metrics on this port only (default: the "
+                       "main port serves everything)")
+    def cmd(host: str, port: int, log_level: str, drain_seconds: float,
+            admin_port: int | None) -> None:
+        if admin_port == port:
+            raise click.BadParameter("must differ from --port", param_hint="--admin-port")
+        run(factory, service, host, port, log_level, drain_seconds, admin_port)
 
     return cmd
 

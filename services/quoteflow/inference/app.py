@@ -19,6 +19,7 @@ from quoteflow.features import RAW_FEATURES
 from quoteflow.http import (
     BadRequest,
     FastPathAPI,
+    body_schema,
     error_response,
     json_response,
     probes,
@@ -50,12 +51,23 @@ def parse_predict(body: bytes, max_rows: int) -> tuple[str, np.ndarray]:
         raise BadRequest(422, [{"loc": ["body", "features"],
                                 "msg": f"must be a list of 1 to {max_rows} rows",
                                 "type": "value_error"}])
+    for i, row in enumerate(rows):
+        # numpy would quietly turn "1.5" and true into numbers: only JSON numbers pass
+        if not isinstance(row, list) or not all(type(v) is float or type(v) is int
+                                                for v in row):
+            raise BadRequest(422, [{"loc": ["body", "features", i],
+                                    "msg": "a row must be a list of JSON numbers",
+                                    "type": "float_type"}])
     try:
         x = np.asarray(rows, dtype=np.float32)
     except (ValueError, TypeError) as e:
         raise BadRequest(422, [{"loc": ["body", "features"],
                                 "msg": f"rows must be equal-length lists of numbers ({e})",
                                 "type": "value_error"}]) from e
+    if not np.isfinite(x).all():  # 1e999, or beyond float32's range
+        raise BadRequest(422, [{"loc": ["body", "features"],
+                                "msg": "features must be finite numbers within float32 range",
+                                "type": "finite_number"}])
     return version, x
 
 
@@ -101,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.fast_post(
         "/v1/predict", tags=["predict"], summary="Price a batch of feature vectors",
         openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": PredictRequest.model_json_schema()}}}},
+            "application/json": {"schema": body_schema(PredictRequest)}}}},
         responses={200: {"model": PredictResponse},
                    409: {"model": ValidationErrorBody, "description": "schema version mismatch"},
                    422: {"model": ValidationErrorBody}, 503: {"description": "model not ready"}},

@@ -14,6 +14,7 @@ from quoteflow.contract import QuoteRequest, ValidationErrorBody
 from quoteflow.http import (
     BadRequest,
     FastPathAPI,
+    body_schema,
     error_response,
     json_response,
     probes,
@@ -29,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                       description="Validates quote requests and derives the model's features "
                                   "with the same module training uses.")
     app.include_router(probes(lambda: (True, {})))
-    request_schema = QuoteRequest.model_json_schema()
+    request_schema = body_schema(QuoteRequest)
 
     @app.fast_post(
         "/v1/features", tags=["features"], summary="Validate a quote request, derive features",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import jiter
 import numpy as np
 from pydantic import ValidationError
 
@@ -36,8 +37,22 @@ def columns_of(req: QuoteRequest, today: dt.date) -> QuoteColumns:
     )
 
 
+def duplicate_keys(body: bytes) -> list[dict[str, Any]]:
+    """A key given twice is refused: the JSON parsers keep the last value and would
+    drop the other without a word. Other JSON faults are left to pydantic's messages."""
+    try:
+        jiter.from_json(body, catch_duplicate_keys=True, cache_mode="none")
+    except ValueError as e:
+        if "duplicate key" in str(e):
+            return [{"loc": ["body"], "msg": f"{e}; give each field once",
+                     "type": "duplicate_key"}]
+    return []
+
+
 def derive(body: bytes, today: dt.date) -> dict[str, Any]:
     """Validate a quote request (JSON bytes) and derive its features, or raise QuoteRejected."""
+    if dupes := duplicate_keys(body):
+        raise QuoteRejected(dupes)
     try:
         req = QuoteRequest.model_validate_json(body)
     except ValidationError as e:

@@ -6,12 +6,25 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from quoteflow.http import BadRequest, error_response, json_response, read_json_body
+from quoteflow.http import (
+    BODY_ERRORS,
+    BadRequest,
+    body_schema,
+    error_response,
+    json_response,
+    read_json_body,
+)
 from quoteflow.router.policy import Policy, PolicyError, PolicyStore, parse_policy
 
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or wrong bearer token"},
+    403: {"description": "admin writes are disabled: no admin token is configured"},
+    409: {"description": "the policy comes from a Kubernetes ConfigMap; change it there"},
+}
 POLICY_EXAMPLE = {"blue": {"version": "1"}, "green": {"version": "2"}, "green_weight": 10,
                   "shadow": {"enabled": True, "sample": 1.0}}
 
@@ -49,20 +62,25 @@ def admin_router(store: PolicyStore, token: str | None,
         return json_response({**store.state.view(), **status()})
 
     @r.put("/traffic", summary="Replace the traffic policy (bearer token)",
+           responses={**BODY_ERRORS, **AUTH_ERRORS},
            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-               "schema": Policy.model_json_schema(), "example": POLICY_EXAMPLE}}}})
+               "schema": body_schema(Policy), "example": POLICY_EXAMPLE}}}})
     async def put_traffic(request: Request) -> Response:
         try:
             authorise(request)
             body = await read_json_body(request)
-            policy = parse_policy(body, "PUT /admin/traffic")
+            # JSON only here (the file may be YAML): no YAML parser facing the network
+            policy = parse_policy(orjson.loads(body), "PUT /admin/traffic")
+        except orjson.JSONDecodeError as e:
+            return json_response({"detail": f"PUT /admin/traffic: invalid JSON: {e}"}, 422)
         except BadRequest as e:
             return error_response(e)
         except PolicyError as e:
             return json_response({"detail": str(e)}, 422)
         return apply(policy, "admin api")
 
-    @r.post("/traffic/kill", summary="Kill switch: Green to 0 and shadow off, in one call")
+    @r.post("/traffic/kill", summary="Kill switch: Green to 0 and shadow off, in one call",
+            responses=AUTH_ERRORS)
     async def kill(request: Request) -> Response:
         try:
             authorise(request)

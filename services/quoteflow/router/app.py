@@ -17,6 +17,7 @@ from quoteflow.contract import QuoteRequest, QuoteResponse, ValidationErrorBody
 from quoteflow.http import (
     BadRequest,
     FastPathAPI,
+    body_schema,
     error_response,
     json_response,
     probes,
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.fast_post(
         "/v1/quote", tags=["quotes"], summary="Price a motor insurance quote",
         openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": QuoteRequest.model_json_schema()}}}},
+            "application/json": {"schema": body_schema(QuoteRequest)}}}},
         responses={200: {"model": QuoteResponse},
                    422: {"model": ValidationErrorBody, "description": "one entry per bad field"},
                    413: {"model": ValidationErrorBody}, 415: {"model": ValidationErrorBody},

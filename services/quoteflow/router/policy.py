@@ -19,11 +19,19 @@ import datetime as dt
 import hashlib
 import threading
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 Color = Literal["blue", "green"]
 COLORS: tuple[Color, ...] = ("blue", "green")
@@ -33,27 +41,31 @@ class PolicyError(ValueError):
     """A policy document was refused; the message names what is wrong."""
 
 
+# strict models: `generation: false` or `enabled: "no"` is a mistake to refuse, not coerce
 class ColorSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    version: str = Field(min_length=1, max_length=32)
+    # documented as what it accepts: YAML reads `version: 3` as an int
+    version: Annotated[str, WithJsonSchema({"anyOf": [
+        {"type": "string", "minLength": 1, "maxLength": 32},
+        {"type": "integer", "minimum": 0}]})] = Field(min_length=1, max_length=32)
 
     @field_validator("version", mode="before")
     @classmethod
     def _version_as_text(cls, v: Any) -> Any:
-        # YAML reads `version: 3` as an int; a version is a label, not a number
-        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+        # a version is a label, not a number: 3 is the label "3"
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else v
 
 
 class ShadowSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     enabled: bool = False
     sample: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
 class Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     blue: ColorSpec
     green: ColorSpec | None = None
@@ -92,15 +104,15 @@ class Policy(BaseModel):
         return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
 
 
-def parse_policy(text: str | bytes | dict[str, Any], source: str) -> Policy:
-    """Parse YAML/JSON text (or a mapping) into a Policy, or raise PolicyError naming the field."""
-    if isinstance(text, dict):
-        data: Any = text
-    else:
+def parse_policy(text: str | bytes | Any, source: str) -> Policy:
+    """Parse YAML/JSON text (or an already parsed document) into a Policy, or raise
+    PolicyError naming the field."""
+    data: Any = text
+    if isinstance(text, str | bytes):
         try:
             data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise PolicyError(f"{source}: not valid YAML/JSON: {e}") from e
+        except (yaml.YAMLError, RecursionError) as e:  # RecursionError: absurd nesting
+            raise PolicyError(f"{source}: not valid YAML/JSON: {type(e).__name__}: {e}") from e
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: a policy is a mapping, got {type(data).__name__}")
     try:
