@@ -78,7 +78,7 @@ RUN apt-get update -qq \
 FROM deps-preprocess AS preprocess
 RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-deps /wheels/*.whl
 ENV QUOTEFLOW_PREPROCESS_HOST=0.0.0.0 QUOTEFLOW_PREPROCESS_PORT=8080
-EXPOSE 8080
+EXPOSE 8080 9090
 USER 10001:10001
 CMD ["quoteflow", "serve", "preprocess"]
 
@@ -89,14 +89,14 @@ RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-
 # model-free, so one inference image serves any version.
 ENV QUOTEFLOW_INFERENCE_HOST=0.0.0.0 QUOTEFLOW_INFERENCE_PORT=8080 \
     QUOTEFLOW_INFERENCE_REGISTRY_DIR=/models
-EXPOSE 8080
+EXPOSE 8080 9090
 USER 10001:10001
 CMD ["quoteflow", "serve", "inference"]
 
 FROM deps-router AS router
 RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-deps /wheels/*.whl
 ENV QUOTEFLOW_ROUTER_HOST=0.0.0.0 QUOTEFLOW_ROUTER_PORT=8080
-EXPOSE 8080
+EXPOSE 8080 9090
 USER 10001:10001
 CMD ["quoteflow", "serve", "router"]
 

@@ -61,6 +61,7 @@ class StandInAPI:
         self.requests: list[dict[str, Any]] = []
         # (namespace, name) -> (labels, base URL of the process playing that pod)
         self.pods: dict[tuple[str, str], tuple[dict[str, str], str]] = {}
+        self.pod_ports: dict[tuple[str, str], dict[str, tuple[int, str]]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -109,9 +110,15 @@ class StandInAPI:
             self._history.append((self._rv, "DELETED", namespace, obj))
             self._cond.notify_all()
 
-    def add_pod(self, namespace: str, name: str, labels: dict[str, str], url: str) -> None:
-        """Register a pod; its proxy forwards to ``url`` (a real process on loopback)."""
+    def add_pod(self, namespace: str, name: str, labels: dict[str, str], url: str,
+                ports: dict[str, tuple[int, str]] | None = None) -> None:
+        """Register a pod; its proxy forwards to ``url`` (a real process on loopback).
+
+        ``ports`` (name -> (containerPort, url)) gives the pod spec named container
+        ports, and the proxy then forwards `<pod>:<port>` to that port's url only."""
         self.pods[(namespace, name)] = (labels, url.rstrip("/"))
+        self.pod_ports[(namespace, name)] = {n: (p, u.rstrip("/"))
+                                             for n, (p, u) in (ports or {}).items()}
 
     def compact(self) -> None:
         """Forget history, as etcd compaction does: older resourceVersions now get 410."""
@@ -250,6 +257,9 @@ class StandInAPI:
                               if "=" in t)
                 items = [{"kind": "Pod", "apiVersion": "v1",
                           "metadata": {"name": name, "namespace": ns, "labels": labels},
+                          "spec": {"containers": [{"name": "main", "ports": [
+                              {"name": n, "containerPort": p, "protocol": "TCP"}
+                              for n, (p, _) in api.pod_ports[(ns, name)].items()]}]},
                           "status": {"phase": "Running"}}
                          for (ns, name), (labels, _) in sorted(api.pods.items())
                          if ns == namespace and all(labels.get(k) == v
@@ -266,8 +276,17 @@ class StandInAPI:
                 if pod is None:
                     self._json(404, status(404, "NotFound", f'pods "{name}" not found'))
                     return
+                target = pod[1]
+                if ports := api.pod_ports[(namespace, name)]:
+                    by_number = {str(p): u for p, u in ports.values()}
+                    if (port or "") not in by_number:  # as a pod with nothing listening
+                        self._json(503, status(503, "ServiceUnavailable", "error trying to "
+                                               f"reach service: dial tcp :{port}: connect: "
+                                               "connection refused"))
+                        return
+                    target = by_number[port or ""]
                 try:
-                    with urllib.request.urlopen(f"{pod[1]}/{path}", timeout=5) as r:
+                    with urllib.request.urlopen(f"{target}/{path}", timeout=5) as r:
                         code, raw = r.status, r.read()
                 except urllib.error.HTTPError as e:
                     code, raw = e.code, e.read()

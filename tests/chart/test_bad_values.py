@@ -27,6 +27,8 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
     ("no limits", {"router": {"resources": {"limits": None}}},  # null deletes a default
      ["/router/resources", "limits"]),
     ("unknown model source", {"models": {"source": "s3"}}, ["/models/source"]),
+    ("admin port on the API port", {"adminPort": 8080}, ["/adminPort"]),
+    ("privileged admin port", {"adminPort": 80}, ["/adminPort"]),
     ("bad env name", {"router": {"extraEnv": {"PATH": "/x"}}}, ["PATH", "^QUOTEFLOW_"]),
     # rules that span several values, checked by the templates
     ("weight with green off", {"inference": {"colors": {"green": {"enabled": False}}},

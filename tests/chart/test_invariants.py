@@ -248,12 +248,50 @@ def test_only_the_router_reaches_preprocess_and_inference(scenario: str) -> None
             k: v for k, v in pod_labels(router).items()
             if k in router["spec"]["selector"]["matchLabels"]}}}
         assert peers[1:] == scrapers  # nothing else, unless a metrics scraper is configured
-        for rule in np["spec"]["ingress"]:
-            assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+        router_rule, *scraper_rules = np["spec"]["ingress"]
+        assert router_rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+        metrics_port = "admin" if r.values["adminPort"] else "http"
+        for rule in scraper_rules:
+            assert rule["ports"] == [{"port": metrics_port, "protocol": "TCP"}]
         # the router peer selects the router's pods and no backend pod
         assert label_selector_matches(peers[0]["podSelector"], pod_labels(router))
         assert not any(label_selector_matches(peers[0]["podSelector"], pod_labels(b))
                        for b in backends)
+
+
+@pytest.mark.parametrize("scenario", ALL)
+def test_admin_port_carries_admin_and_metrics_only(scenario: str) -> None:
+    """With adminPort, every pod serves its admin API and /metrics there (the setting
+    `quoteflow serve` reads), every Service exposes it, Prometheus scrapes it, and the
+    router's NetworkPolicy opens it to the listed operators and scrapers only."""
+    r = render_scenario(scenario)
+    admin = r.values["adminPort"]
+    for dep in r.of_kind("Deployment"):
+        (c,) = pod_spec(dep)["containers"]  # type: ignore[index]
+        component = dep["metadata"]["labels"]["app.kubernetes.io/component"]
+        env = env_of(c)
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        if admin:
+            assert env[f"QUOTEFLOW_{component.upper()}_ADMIN_PORT"] == str(admin)
+            assert ports == {"http": 8080, "admin": admin}
+        else:
+            assert not any(k.endswith("_ADMIN_PORT") for k in env)
+            assert ports == {"http": 8080}
+    for svc in r.of_kind("Service"):
+        names = {p["name"] for p in svc["spec"]["ports"]}
+        assert names == ({"http", "admin"} if admin else {"http"}), svc["metadata"]["name"]
+    for sm in r.of_kind("ServiceMonitor"):
+        assert [e["port"] for e in sm["spec"]["endpoints"]] == ["admin" if admin else "http"]
+    if not r.values["networkPolicy"]["enabled"]:
+        return
+    router_np = r.get("NetworkPolicy", f"{FULLNAME}-router")
+    public, *restricted = router_np["spec"]["ingress"]
+    assert public == {"ports": [{"port": "http", "protocol": "TCP"}]}  # from anywhere
+    allowed = r.values["networkPolicy"]["adminFrom"] + r.values["networkPolicy"]["metricsFrom"]
+    if admin and allowed:
+        assert restricted == [{"from": allowed, "ports": [{"port": "admin", "protocol": "TCP"}]}]
+    else:
+        assert restricted == []  # no one, or (single port) the public rule covers it
 
 
 @pytest.mark.parametrize("scenario", ALL)

@@ -59,7 +59,7 @@ def _check_custom_resource(obj: dict[str, Any]) -> None:
         assert spec["selector"]["matchLabels"] and spec["endpoints"]
         for ep in spec["endpoints"]:
             assert set(ep) <= {"port", "path", "interval", "scrapeTimeout", "relabelings"}, ep
-            assert ep["port"] == "http" and ep["path"] == "/metrics"
+            assert ep["port"] in ("http", "admin") and ep["path"] == "/metrics"
             # the pod's color reaches the rules and dashboard as the label `color`
             assert {"sourceLabels": ["__meta_kubernetes_pod_label_quoteflow_io_color"],
                     "targetLabel": "color", "regex": "(.+)", "action": "replace"} \

@@ -23,6 +23,8 @@ from tests.e2e.helpers import get_json, make_stack, post_quotes, put_policy, quo
 from tests.standin_k8s import StandInAPI
 
 NS, CM = "quoteflow", "quoteflow-traffic-policy"
+# the stand-in API, the kubeconfig, the routers' admin URLs, their public URLs
+Cluster = tuple[StandInAPI, Path, list[str], list[str]]
 POLICY = {"blue": {"version": "1"}, "green": {"version": "2"}, "green_weight": 10,
           "shadow": {"enabled": False, "sample": 1.0}}
 
@@ -38,30 +40,36 @@ def kubeconfig(path: Path, server: str) -> Path:
 
 
 @pytest.fixture
-def cluster(trained_registry: Path, tmp_path: Path) -> Iterator[tuple[StandInAPI, Path, list[str]]]:
+def cluster(trained_registry: Path, tmp_path: Path) -> Iterator[Cluster]:
     with StandInAPI() as api:
         api.put(NS, CM, {"policy.yaml": yaml.safe_dump(POLICY)})
         kcfg = kubeconfig(tmp_path / "kubeconfig", api.url)
         k8s_env = {"KUBECONFIG": str(kcfg), "QUOTEFLOW_ROUTER_K8S_CONFIGMAP": CM,
                    "QUOTEFLOW_ROUTER_K8S_NAMESPACE": NS}
-        st: Stack = make_stack(trained_registry, tmp_path / "stack",
-                               env={"router": k8s_env}, green_weight=10)
+        # as the chart runs them: the admin API on its own port (adminPort)
+        admin_ports = [free_port(), free_port()]
+        st: Stack = make_stack(trained_registry, tmp_path / "stack", green_weight=10, env={
+            "router": {**k8s_env, "QUOTEFLOW_ROUTER_ADMIN_PORT": str(admin_ports[0])}})
         with st:
-            # a second router replica: same settings, its own port
+            # a second router replica: same settings, its own ports
             cmd, env = st.command("router")
             port = free_port()
             env["QUOTEFLOW_ROUTER_PORT"] = str(port)
+            env["QUOTEFLOW_ROUTER_ADMIN_PORT"] = str(admin_ports[1])
             log = (tmp_path / "router-1.log").open("ab")
             second = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
             st.procs["router-1"] = second
             st.config.ports["router-1"] = port
             st.wait_ready("router-1")
-            urls = [st.config.url("router"), st.config.url("router-1")]
-            for i, url in enumerate(urls):
+            public = [st.config.url("router"), st.config.url("router-1")]
+            urls = [f"http://127.0.0.1:{p}" for p in admin_ports]
+            for i, (pub, adm) in enumerate(zip(public, urls, strict=True)):
+                # the pod proxy reaches each port as in a pod: 8080 API, 9090 admin
                 api.add_pod(NS, f"quoteflow-router-{i}",
-                            {"app.kubernetes.io/component": "router"}, url)
+                            {"app.kubernetes.io/component": "router"}, pub,
+                            ports={"http": (8080, pub), "admin": (9090, adm)})
             try:
-                yield api, kcfg, urls
+                yield api, kcfg, urls, public
             finally:
                 second.terminate()
                 second.wait(10)
@@ -75,8 +83,8 @@ def traffic(kcfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cluster_change_reaches_every_router_and_kill_switch(
-        cluster: tuple[StandInAPI, Path, list[str]]) -> None:
-    api, kcfg, urls = cluster
+        cluster: Cluster) -> None:
+    api, kcfg, urls, public = cluster
     result = traffic(kcfg, "set", "--green", "30")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all 2 router(s) run it" in result.stdout, result.stdout
@@ -91,7 +99,7 @@ def test_cluster_change_reaches_every_router_and_kill_switch(
     views = [get_json(u + "/admin/traffic") for u in urls]
     assert all(v["policy"]["green_weight"] == 0 and not v["policy"]["shadow"]["enabled"]
                for v in views)
-    answers = run(post_quotes(urls[1], (quote_body(customer_key=f"c{i}") for i in range(200))))
+    answers = run(post_quotes(public[1], (quote_body(customer_key=f"c{i}") for i in range(200))))
     assert {a.body["model"]["color"] for a in answers} == {"blue"}
 
     shown = traffic(kcfg, "show")
@@ -100,15 +108,15 @@ def test_cluster_change_reaches_every_router_and_kill_switch(
 
 
 def test_router_refuses_admin_writes_when_the_configmap_rules(
-        cluster: tuple[StandInAPI, Path, list[str]]) -> None:
-    _, _, urls = cluster
+        cluster: Cluster) -> None:
+    _, _, urls, _ = cluster
     status, body = put_policy(urls[0], POLICY)
     assert status == 409 and "ConfigMap" in body["detail"]
 
 
 def test_invalid_configmap_change_is_refused_and_reported(
-        cluster: tuple[StandInAPI, Path, list[str]]) -> None:
-    api, kcfg, urls = cluster
+        cluster: Cluster) -> None:
+    api, kcfg, urls, _ = cluster
     before = get_json(urls[0] + "/admin/traffic")
     api.put(NS, CM, {"policy.yaml": "blue: {version: '1'}\ngreen_weight: 300\n"})
     result = traffic(kcfg, "set", "--green", "20")

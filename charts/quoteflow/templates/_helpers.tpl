@@ -124,6 +124,31 @@ readinessProbe:
 {{- end }}
 {{- end }}
 
+{{/* Container ports: the API, and the admin port (admin API, /metrics) when set. */}}
+{{- define "quoteflow.containerPorts" -}}
+ports:
+  - {name: http, containerPort: 8080, protocol: TCP}
+  {{- with .Values.adminPort }}
+  - {name: admin, containerPort: {{ . }}, protocol: TCP}
+  {{- end }}
+{{- end }}
+
+{{/* The admin port setting for `quoteflow serve <service>`; ctx and service. */}}
+{{- define "quoteflow.adminPortEnv" -}}
+{{- with .ctx.Values.adminPort }}
+- {name: QUOTEFLOW_{{ upper $.service }}_ADMIN_PORT, value: {{ . | quote }}}
+{{- end }}
+{{- end }}
+
+{{/* A Service's ports: the API on `port`, and the admin port when set; ctx and port. */}}
+{{- define "quoteflow.servicePorts" -}}
+ports:
+  - {name: http, port: {{ .port }}, targetPort: http, protocol: TCP}
+  {{- with .ctx.Values.adminPort }}
+  - {name: admin, port: {{ . }}, targetPort: admin, protocol: TCP}
+  {{- end }}
+{{- end }}
+
 {{/* Values checks the schema cannot express; each message names the value. */}}
 {{- define "quoteflow.validate" -}}
 {{- $w := .Values.traffic.greenWeight }}

@@ -160,6 +160,14 @@ class ClusterTarget:
                                f"{e.status} {e.reason}") from e
         return generation
 
+    def admin_port(self, pod: Any) -> int:
+        """The pod's container port named `admin` (the chart's adminPort), else the API port."""
+        for c in (pod.spec.containers if pod.spec else None) or []:
+            for p in c.ports or []:
+                if p.name == "admin":
+                    return int(p.container_port)
+        return self.port
+
     def generations(self) -> dict[str, int]:
         pods = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
         out: dict[str, int] = {}
@@ -169,7 +177,7 @@ class ClusterTarget:
             name = pod.metadata.name
             try:
                 raw = self.core.connect_get_namespaced_pod_proxy_with_path(
-                    f"{name}:{self.port}", self.namespace, "admin/traffic",
+                    f"{name}:{self.admin_port(pod)}", self.namespace, "admin/traffic",
                     _preload_content=False)
                 out[name] = int(json.loads(raw.data)["generation"])
             except Exception:  # a pod that does not answer has not converged
