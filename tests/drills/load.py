@@ -121,8 +121,19 @@ class DrillLoad:
             "failed": len(self.failed), "p99_ms": round(p99_ms(answered), 1),
             "rate_per_s": round(len(self.sent) / max(1e-9, self.ended - self.started), 1),
             **extra}
-        print("DRILL " + " ".join(f"{k}={v}" for k, v in out.items()), flush=True)
+        report(**out)
         return out
+
+
+# every drill's figures of this session, printed again in pytest's summary
+# (tests/drills/conftest.py) so that CI's log shows them for passing drills too
+DRILL_LINES: list[str] = []
+
+
+def report(**figures: Any) -> None:
+    line = "DRILL " + " ".join(f"{k}={v}" for k, v in figures.items())
+    DRILL_LINES.append(line)
+    print(line, flush=True)
 
 
 def stack_memory(procs: dict[str, Any]) -> dict[str, int]:

@@ -24,7 +24,7 @@ import pytest
 
 from quoteflow.features import FEATURE_SCHEMA_VERSION, N_FEATURES
 from quoteflow.local.stack import Stack
-from tests.drills.load import DrillLoad, rss_mib, stack_memory
+from tests.drills.load import DrillLoad, report, rss_mib, stack_memory
 from tests.e2e.helpers import TOKEN, make_stack, quote_body
 
 QUOTE = json.dumps(quote_body()).encode()
@@ -123,8 +123,7 @@ def test_malformed_bodies_are_refused_with_a_4xx(stack: Stack) -> None:
         n += 1
         if status != 422 or refused_cleanly(status, answer):
             bad.append(f"{name} empty body: {status}")
-    print(f"DRILL drill=malformed_bodies sent={n} refused_cleanly={n - len(bad)} "
-          f"failed={len(bad)}", flush=True)
+    report(drill="malformed_bodies", sent=n, refused_cleanly=n - len(bad), failed=len(bad))
     assert not bad, bad
     # and the stack still prices quotes
     assert request(stack.config.url("router"), "POST", "/v1/quote", QUOTE, {})[0] == 200
@@ -180,9 +179,9 @@ def test_oversized_bodies_get_413_and_memory_stays_bounded(stack: Stack) -> None
             results.append((name + " streamed",
                             *raw_exchange(stack.config.url(service), head, chunks(big))))
     grown = {s: round(rss_mib(p.pid) - before[s], 1) for s, p in stack.procs.items()}
-    print("DRILL drill=oversized_bodies sent={} status_413={} mib_sent={} {}".format(
-        len(results), sum(1 for _, st, _ in results if st == 413), len(results) * 16,
-        " ".join(f"rss_growth_mib_{k}={v}" for k, v in grown.items())), flush=True)
+    report(drill="oversized_bodies", sent=len(results),
+           status_413=sum(1 for _, st, _ in results if st == 413), mib_sent=len(results) * 16,
+           **{f"rss_growth_mib_{k}": v for k, v in grown.items()})
     for name, status, body in results:
         assert status == 413, (name, status, body[:200])
         assert b"body over" in body, (name, body[:200])
@@ -251,8 +250,8 @@ def test_schemathesis_finds_no_server_error(stack: Stack, service: str,
     out = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     text = out.stdout + out.stderr
     m = re.search(r"(\d+) generated", text)
-    print(f"DRILL drill=schemathesis_{service} cases={m.group(1) if m else '?'} "
-          f"seed={FUZZ_SEED} exit={out.returncode}", flush=True)
+    report(drill=f"schemathesis_{service}", cases=m.group(1) if m else "?", seed=FUZZ_SEED,
+           exit=out.returncode)
     assert out.returncode == 0, text[-6000:]
     assert m and int(m.group(1)) >= 200, text[-2000:]
     assert "No issues found" in text, text[-3000:]
