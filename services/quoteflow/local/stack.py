@@ -64,6 +64,16 @@ class StackConfig:
         return self.workdir / "policy.yaml"
 
 
+def terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM (the service drains in-flight requests), SIGKILL after `timeout`."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -175,12 +185,7 @@ class Stack:
         if proc is None:
             return None
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            terminate(proc, timeout)
         return proc.returncode
 
     def ready_pid(self, service: str) -> int | None:
@@ -214,12 +219,7 @@ class Stack:
             self.procs[service] = old
             raise StackError(f"{service} replacement not ready after {timeout:.0f}s")
         sigterm_at = time.monotonic()
-        old.send_signal(signal.SIGTERM)
-        try:
-            old.wait(timeout)
-        except subprocess.TimeoutExpired:
-            old.kill()
-            old.wait(5)
+        terminate(old, timeout)
         return sigterm_at
 
     def stop(self) -> None:
