@@ -55,6 +55,15 @@ class QuoteRequest(BaseModel):
             raise PydanticCustomError("date_type", "Input should be a date as text, YYYY-MM-DD")
         return v
 
+    @field_validator("vehicle_power", "bonus_malus", mode="before")
+    @classmethod
+    def _int_fits_a_float(cls, v: Any) -> Any:
+        # the rated ranges are checked in float64 (quote_errors): 10**30 gets the range
+        # message there, a 4,000-digit integer cannot even be converted: refused here
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**308:
+            raise PydanticCustomError("int_too_large", "Input is far outside any rated range")
+        return v
+
 
 class FieldError(BaseModel):
     loc: list[str | int]
