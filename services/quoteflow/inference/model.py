@@ -54,7 +54,9 @@ class PricingModel:
             self.metadata = mv.metadata
             self._session = session
             self._warm_up()
-        except (RegistryError, OSError, ValueError, RuntimeError) as e:
+        # broad on purpose: onnxruntime's errors (InvalidProtobuf, Fail...) derive from
+        # Exception only, and any load failure must leave a live, not-ready process
+        except Exception as e:
             self.failure = str(e)
             self.ready = False
             log.error("model not loaded: %s", e, extra={"model": self.name,
