@@ -7,8 +7,11 @@ For each model: `score` runs as its own process (reading the book, judging every
 the live API would, deriving features, ONNX, writing Parquet), and its rows/s come from
 its summary; peak RSS is that process's. "Raw" is one onnxruntime session with the
 same options (inference's: one intra-op thread) over the book's feature matrix, built
-beforehand and not timed. The machine is shared and noisy: read the ratio, which is
-taken within one run, rather than the absolute figures.
+beforehand and not timed. "I/O only" is what no scoring run can beat: score's own
+reader streaming the book's request columns plus score's own writer writing the priced
+rows it produced (read back first, not timed), with nothing judged, derived or run.
+The machine is shared and noisy: read the ratios, which are taken within one run,
+rather than the absolute figures.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from quoteflow.batch.job import DEFAULT_CHUNK_ROWS
+from quoteflow.batch.reader import open_book
 from quoteflow.batch.requests import judge
 from quoteflow.batch.scorer import ONNX_BATCH_ROWS, Scorer, load_model
 from quoteflow.batch.synthetic import write_book
+from quoteflow.batch.writer import PricedWriter
 from quoteflow.registry import Registry
 
 
@@ -49,6 +55,19 @@ def raw_rows_per_second(scorer: Scorer, x: np.ndarray, repeats: int = 2) -> floa
             session.run(None, {"features": x[i:i + ONNX_BATCH_ROWS]})
         best = min(best, time.perf_counter() - t)
     return len(x) / best
+
+
+def io_rows_per_second(book: Path, priced: Path, workdir: Path) -> float:
+    """Rows/s of reading the book and writing its priced rows, and nothing else."""
+    tables = [pq.ParquetFile(priced).read_row_group(i)
+              for i in range(pq.ParquetFile(priced).num_row_groups)]
+    t = time.perf_counter()
+    rows = sum(c.num_rows for c in open_book(book).chunks(DEFAULT_CHUNK_ROWS))
+    out = PricedWriter(workdir / "io-only.parquet")
+    for table in tables:
+        out.write(table)
+    out.commit()
+    return rows / (time.perf_counter() - t)
 
 
 def score_process(model: str, registry: Path, book: Path, out: Path) -> tuple[float, float]:
@@ -84,13 +103,15 @@ def main() -> None:
         x = feature_matrix(book, scorer)
         raw = raw_rows_per_second(scorer, x)
         del x
-        rate, rss = score_process(ref, args.registry, book, args.workdir / "priced.parquet")
-        rows.append((ref, scorer.model.version, raw, rate, rss))
+        priced = args.workdir / "priced.parquet"
+        rate, rss = score_process(ref, args.registry, book, priced)
+        io = io_rows_per_second(book, priced, args.workdir)
+        rows.append((ref, scorer.model.version, raw, rate, io, rss))
     print(f"{'model':<14}{'raw onnxruntime':>18}{'quoteflow score':>18}{'ratio':>8}"
-          f"{'score peak RSS':>16}")
-    for ref, version, raw, rate, rss in rows:
+          f"{'I/O only':>16}{'ratio':>8}{'score peak RSS':>16}")
+    for ref, version, raw, rate, io, rss in rows:
         print(f"{ref + ' v' + version:<14}{raw:>14,.0f} r/s{rate:>14,.0f} r/s{rate / raw:>8.0%}"
-              f"{rss:>12,.0f} MiB")
+              f"{io:>12,.0f} r/s{io / raw:>8.0%}{rss:>12,.0f} MiB")
 
 
 if __name__ == "__main__":
