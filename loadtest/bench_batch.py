@@ -1,7 +1,7 @@
 """Benchmark `quoteflow score` against raw onnxruntime on the same rows, in one run.
 
     .venv/bin/python loadtest/bench_batch.py --registry var/registry --model motor:1 \\
-        --model motor:2 [--rows 1000000] [--workdir /tmp/bench-batch]
+        --model motor:2 [--rows 1000000 [--rows 4000000]] [--workdir /tmp/bench-batch]
 
 For each model: `score` runs as its own process (reading the book, judging every row as
 the live API would, deriving features, ONNX, writing Parquet), and its rows/s come from
@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,43 +75,57 @@ def score_process(model: str, registry: Path, book: Path, out: Path) -> tuple[fl
     """(rows/s from score's summary, peak RSS in MiB) of one `quoteflow score` process."""
     cmd = [sys.executable, "-m", "quoteflow.cli", "score", "--model", model, "--input",
            str(book), "--output", str(out), "--registry", str(registry)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    m = re.search(r"time\s+[\d.]+ s, ([\d,]+) rows/s", done.stdout)
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, text=True)
+        # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN is the max of all so far)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0)
+        stderr.seek(0)
+        text = stdout.read()
+        if proc.returncode != 0:
+            raise SystemExit(f"score failed ({proc.returncode}):\n{text}\n{stderr.read()}")
+    m = re.search(r"time\s+[\d.]+ s, ([\d,]+) rows/s", text)
     if not m:
-        raise SystemExit(f"no summary from score:\n{done.stdout}\n{done.stderr}")
-    print(done.stdout)
-    return float(m.group(1).replace(",", "")), max(peak, before) / 1024
+        raise SystemExit(f"no summary from score:\n{text}")
+    print(text)
+    return float(m.group(1).replace(",", "")), usage.ru_maxrss / 1024
+
+
+def book_for(workdir: Path, rows: int) -> Path:
+    book = workdir / f"book-{rows}.parquet"
+    if not book.exists():
+        t = time.perf_counter()
+        write_book(book, rows)
+        print(f"wrote {book} ({rows:,} rows) in {time.perf_counter() - t:.1f}s")
+    return book
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--registry", type=Path, default=Path("var/registry"))
     ap.add_argument("--model", action="append", default=None)
-    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--rows", type=int, action="append", default=None,
+                    help="book size; repeat to see peak RSS stay flat as the book grows")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/bench-batch"))
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    book = args.workdir / f"book-{args.rows}.parquet"
-    if not book.exists():
-        t = time.perf_counter()
-        write_book(book, args.rows)
-        print(f"wrote {book} ({args.rows:,} rows) in {time.perf_counter() - t:.1f}s")
-    rows = []
-    for ref in args.model or ["motor"]:
-        scorer = Scorer(load_model(Registry(args.registry), ref))
-        x = feature_matrix(book, scorer)
-        raw = raw_rows_per_second(scorer, x)
-        del x
-        priced = args.workdir / "priced.parquet"
-        rate, rss = score_process(ref, args.registry, book, priced)
-        io = io_rows_per_second(book, priced, args.workdir)
-        rows.append((ref, scorer.model.version, raw, rate, io, rss))
-    print(f"{'model':<14}{'raw onnxruntime':>18}{'quoteflow score':>18}{'ratio':>8}"
-          f"{'I/O only':>16}{'ratio':>8}{'score peak RSS':>16}")
-    for ref, version, raw, rate, io, rss in rows:
-        print(f"{ref + ' v' + version:<14}{raw:>14,.0f} r/s{rate:>14,.0f} r/s{rate / raw:>8.0%}"
+    results = []
+    for n in args.rows or [1_000_000]:
+        book = book_for(args.workdir, n)
+        for ref in args.model or ["motor"]:
+            scorer = Scorer(load_model(Registry(args.registry), ref))
+            x = feature_matrix(book, scorer)
+            raw = raw_rows_per_second(scorer, x)
+            del x
+            priced = args.workdir / "priced.parquet"
+            rate, rss = score_process(ref, args.registry, book, priced)
+            io = io_rows_per_second(book, priced, args.workdir)
+            results.append((f"{ref} v{scorer.model.version}", n, raw, rate, io, rss))
+    print(f"{'model':<14}{'rows':>11}{'raw onnxruntime':>18}{'quoteflow score':>18}"
+          f"{'ratio':>8}{'I/O only':>16}{'ratio':>8}{'score peak RSS':>16}")
+    for name, n, raw, rate, io, rss in results:
+        print(f"{name:<14}{n:>11,}{raw:>14,.0f} r/s{rate:>14,.0f} r/s{rate / raw:>8.0%}"
               f"{io:>12,.0f} r/s{io / raw:>8.0%}{rss:>12,.0f} MiB")
 
 
