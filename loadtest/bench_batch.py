@@ -5,11 +5,12 @@
 
 For each model: `score` runs as its own process (reading the book, judging every row as
 the live API would, deriving features, ONNX, writing Parquet), and its rows/s come from
-its summary; peak RSS is that process's. "Raw" is one onnxruntime session with the
-same options (inference's: one intra-op thread) over the book's feature matrix, built
-beforehand and not timed. "I/O only" is what no scoring run can beat: score's own
-reader streaming the book's request columns plus score's own writer writing the priced
-rows it produced (read back first, not timed), with nothing judged, derived or run.
+its summary; peak RSS is that process's own high water (VmHWM, sampled every 20 ms).
+"Raw" is one onnxruntime session with the same options (inference's: one intra-op
+thread) over the book's feature matrix, built beforehand and not timed. "I/O only" is
+what no scoring run can beat: score's own reader streaming the book's request columns
+plus score's own writer writing the priced rows it produced (read back first, not
+timed), with nothing judged, derived or run.
 The machine is shared and noisy: read the ratios, which are taken within one run,
 rather than the absolute figures.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import re
 import subprocess
 import sys
@@ -35,6 +35,7 @@ from quoteflow.batch.requests import judge
 from quoteflow.batch.scorer import ONNX_BATCH_ROWS, Scorer, load_model
 from quoteflow.batch.synthetic import write_book
 from quoteflow.batch.writer import PricedWriter
+from quoteflow.bench.procstat import peak_rss_mib
 from quoteflow.registry import Registry
 
 
@@ -75,11 +76,12 @@ def score_process(model: str, registry: Path, book: Path, out: Path) -> tuple[fl
     """(rows/s from score's summary, peak RSS in MiB) of one `quoteflow score` process."""
     cmd = [sys.executable, "-m", "quoteflow.cli", "score", "--model", model, "--input",
            str(book), "--output", str(out), "--registry", str(registry)]
+    peak = 0.0
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, text=True)
-        # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN is the max of all so far)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        while proc.poll() is None:  # VmHWM only grows: the last reading is the peak
+            peak = max(peak, peak_rss_mib(proc.pid) or 0.0)
+            time.sleep(0.02)
         stdout.seek(0)
         stderr.seek(0)
         text = stdout.read()
@@ -89,7 +91,7 @@ def score_process(model: str, registry: Path, book: Path, out: Path) -> tuple[fl
     if not m:
         raise SystemExit(f"no summary from score:\n{text}")
     print(text)
-    return float(m.group(1).replace(",", "")), usage.ru_maxrss / 1024
+    return float(m.group(1).replace(",", "")), peak
 
 
 def book_for(workdir: Path, rows: int) -> Path:

@@ -1,7 +1,8 @@
-"""CPU time of processes from /proc: utime + stime, children threads included.
+"""CPU time and peak memory of processes from /proc.
 
-Read before and after a load run; the difference divided by the requests served
-is the CPU each request cost in that process (what FINDINGS.md compares).
+CPU: utime + stime, children threads included, read before and after a load run; the
+difference divided by the requests served is the CPU each request cost in that process
+(what FINDINGS.md compares).
 """
 
 from __future__ import annotations
@@ -21,6 +22,22 @@ def cpu_seconds(pid: int) -> float:
     # the command name may hold spaces: fields start after the last ')'
     fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * TICK
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """High-water resident memory (VmHWM) of a process since its exec; None if it is gone.
+
+    Not getrusage's ru_maxrss: Linux carries the pre-exec high water into it, so a child
+    started from a big parent (vfork shares the parent's memory) reports the parent's.
+    """
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None  # a zombie has no memory lines
 
 
 def descendants(pid: int) -> list[int]:
