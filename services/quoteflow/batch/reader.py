@@ -87,7 +87,9 @@ def open_book(path: Path) -> Book:
 
 
 def _open_parquet(path: Path) -> Book:
-    f = pq.ParquetFile(path)
+    # pre_buffer (the default) keeps every row group's buffers until the iterator ends
+    # (apache/arrow#39808): memory grew ~18 MiB a million rows, 660 MiB on 16 million.
+    f = pq.ParquetFile(path, pre_buffer=False)
     cols = _check_columns(path, f.schema_arrow.names)
     schema = pa.schema([f.schema_arrow.field(c) for c in cols])
     return Book(path, "parquet", cols, f.metadata.num_rows, schema,
