@@ -1,7 +1,7 @@
 """Benchmark `quoteflow score` against raw onnxruntime on the same rows, in one run.
 
     .venv/bin/python loadtest/bench_batch.py --registry var/registry --model motor:1 \\
-        --model motor:2 [--rows 1000000 [--rows 4000000]] [--workdir /tmp/bench-batch]
+        --model motor:2 [--rows 1000000 [--rows 16000000]] [--workdir /tmp/bench-batch]
 
 For each model: `score` runs as its own process (reading the book, judging every row as
 the live API would, deriving features, ONNX, writing Parquet), and its rows/s come from
@@ -61,8 +61,8 @@ def raw_rows_per_second(scorer: Scorer, x: np.ndarray, repeats: int = 2) -> floa
 
 def io_rows_per_second(book: Path, priced: Path, workdir: Path) -> float:
     """Rows/s of reading the book and writing its priced rows, and nothing else."""
-    tables = [pq.ParquetFile(priced).read_row_group(i)
-              for i in range(pq.ParquetFile(priced).num_row_groups)]
+    written = pq.ParquetFile(priced)
+    tables = [written.read_row_group(i) for i in range(written.num_row_groups)]
     t = time.perf_counter()
     rows = sum(c.num_rows for c in open_book(book).chunks(DEFAULT_CHUNK_ROWS))
     out = PricedWriter(workdir / "io-only.parquet")
