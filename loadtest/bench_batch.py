@@ -4,8 +4,9 @@
         --model motor:2 [--rows 1000000 [--rows 16000000]] [--workdir /tmp/bench-batch]
 
 For each model: `score` runs as its own process (reading the book, judging every row as
-the live API would, deriving features, ONNX, writing Parquet), and its rows/s come from
-its summary; peak RSS is that process's own high water (VmHWM, sampled every 20 ms).
+the live API would, deriving features, ONNX, writing Parquet; not the plot, a fixed
+cost per run), and its rows/s come from its summary; peak RSS is that process's own
+high water (VmHWM, sampled every 20 ms).
 "Raw" is one onnxruntime session with the same options (inference's: one intra-op
 thread) over the book's feature matrix, built beforehand and not timed. "I/O only" is
 what no scoring run can beat: score's own reader streaming the book's request columns
@@ -75,7 +76,7 @@ def io_rows_per_second(book: Path, priced: Path, workdir: Path) -> float:
 def score_process(model: str, registry: Path, book: Path, out: Path) -> tuple[float, float]:
     """(rows/s from score's summary, peak RSS in MiB) of one `quoteflow score` process."""
     cmd = [sys.executable, "-m", "quoteflow.cli", "score", "--model", model, "--input",
-           str(book), "--output", str(out), "--registry", str(registry)]
+           str(book), "--output", str(out), "--registry", str(registry), "--no-plot"]
     peak = 0.0
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, text=True)

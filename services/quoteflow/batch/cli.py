@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from quoteflow.batch.job import DEFAULT_CHUNK_ROWS, Options, Summary, run
+from quoteflow.batch.plot import default_plot_path
 from quoteflow.batch.reader import BookError
 from quoteflow.batch.scorer import ModelLoadError
 from quoteflow.registry import RegistryError
@@ -30,12 +31,14 @@ from quoteflow.registry import RegistryError
 @click.option("--compare", "compare_version", metavar="VERSION",
               help="also price with this version of the same model; adds compare_premium")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path),
-              help="PNG of the premium distribution (and of the change with --compare)")
+              help="PNG of the premium distribution (and of the change with --compare) "
+                   "[default: OUTPUT beside, .premiums.png]")
+@click.option("--no-plot", is_flag=True, help="write no plot")
 @click.option("--quote-date", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="quote date for rows without one [default: today, UTC, as the live API]")
 def score(model_ref: str, input_path: Path, output_path: Path, registry_dir: Path,
           rejects_path: Path | None, chunk_rows: int, compare_version: str | None,
-          plot_path: Path | None, quote_date: dt.datetime | None) -> None:
+          plot_path: Path | None, no_plot: bool, quote_date: dt.datetime | None) -> None:
     """Price every row of a book as the live /v1/quote would, in bulk.
 
     Rows the live API would refuse are written to the rejects file with its
@@ -45,7 +48,9 @@ def score(model_ref: str, input_path: Path, output_path: Path, registry_dir: Pat
 
     opts = Options(model=model_ref, input=input_path, output=output_path,
                    registry=registry_dir, rejects=rejects_path, chunk_rows=chunk_rows,
-                   compare=compare_version, plot=plot_path,
+                   compare=compare_version,
+                   # on by default: the picture is what a repricing review starts from
+                   plot=None if no_plot else plot_path or default_plot_path(output_path),
                    quote_date=quote_date.date() if quote_date else None)
     bar: tqdm | None = None
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from quoteflow.batch.pipeline import Background, prefetch
 from quoteflow.batch.plot import PremiumStats, render
-from quoteflow.batch.reader import open_book
+from quoteflow.batch.reader import BookError, open_book
 from quoteflow.batch.requests import Judged, judge
 from quoteflow.batch.scorer import Scorer, load_compare, load_model
 from quoteflow.batch.writer import PricedWriter, RejectWriter, default_rejects_path
@@ -69,6 +69,8 @@ def run(opts: Options, progress: Progress | None = None,
         raise ValueError("chunk rows must be at least 1")
     today = opts.today or dt.datetime.now(dt.UTC).date()
     priced = PricedWriter(opts.output)  # a bad output path fails before any work
+    if opts.plot and not opts.plot.parent.is_dir():
+        raise BookError(f"{opts.plot}: plot folder {opts.plot.parent} does not exist")
     registry = Registry(opts.registry)
     model = load_model(registry, opts.model)
     compare = load_compare(registry, model, opts.compare) if opts.compare else None

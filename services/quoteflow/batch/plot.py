@@ -17,6 +17,10 @@ PREMIUM_EDGES = np.logspace(0, 9, 181)
 RATIO_EDGES = np.exp2(np.linspace(-2, 2, 161))
 
 
+def default_plot_path(output: Path) -> Path:
+    return output.with_name(output.stem + ".premiums.png")
+
+
 @dataclass
 class PremiumStats:
     compare_version: str | None = None

@@ -211,3 +211,21 @@ def test_empty_book_gives_empty_outputs(trained_registry: Path, tmp_path: Path) 
               "--output", str(tmp_path / "out.csv"))
     assert books.read(tmp_path / "out.csv").num_rows == 0
     assert (tmp_path / "out.rejects.jsonl").read_text() == ""
+
+
+def test_plot_by_default_beside_the_output(trained_registry: Path, tmp_path: Path) -> None:
+    book = books.synthetic(tmp_path / "book.parquet", 200)
+    text = run_score(trained_registry, "--model", "motor:1", "--input", str(book),
+                     "--output", str(tmp_path / "priced.parquet"))
+    assert (tmp_path / "priced.premiums.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"plot       {tmp_path / 'priced.premiums.png'}" in text
+    text = run_score(trained_registry, "--model", "motor:1", "--input", str(book),
+                     "--output", str(tmp_path / "quiet.parquet"), "--no-plot")
+    assert not (tmp_path / "quiet.premiums.png").exists()
+    assert "plot " not in text
+    err = fail_score(trained_registry, "--model", "motor:1", "--input", str(book),
+                     "--output", str(tmp_path / "lost.parquet"),
+                     "--plot", str(tmp_path / "absent" / "p.png"))
+    assert f"{tmp_path / 'absent' / 'p.png'}: plot folder {tmp_path / 'absent'} does not exist" \
+        in err
+    assert not (tmp_path / "lost.parquet").exists()  # refused before any work
