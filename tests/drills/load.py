@@ -10,11 +10,11 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from quoteflow.bench import procstat
 from tests.e2e.helpers import quote_body
 
 
@@ -30,11 +30,11 @@ class Sent:
 
 
 def rss_mib(pid: int) -> float:
-    """Resident memory of a process, from /proc (VmRSS)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    """Resident memory of a stack process, which must be alive to be measured."""
+    mib = procstat.rss_mib(pid)
+    if mib is None:
+        raise RuntimeError(f"no VmRSS for pid {pid}: the process is gone")
+    return mib
 
 
 def p99_ms(values: list[float]) -> float:

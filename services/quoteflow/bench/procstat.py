@@ -24,20 +24,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) * TICK
 
 
+def _status_mib(pid: int, key: str) -> float | None:
+    """A memory line (kB) of /proc/<pid>/status in MiB; None if the process is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return None  # a zombie has no memory lines
+
+
+def rss_mib(pid: int) -> float | None:
+    """Resident memory now (VmRSS); None if the process is gone."""
+    return _status_mib(pid, "VmRSS")
+
+
 def peak_rss_mib(pid: int) -> float | None:
     """High-water resident memory (VmHWM) of a process since its exec; None if it is gone.
 
     Not getrusage's ru_maxrss: Linux carries the pre-exec high water into it, so a child
     started from a big parent (vfork shares the parent's memory) reports the parent's.
     """
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None  # a zombie has no memory lines
+    return _status_mib(pid, "VmHWM")
 
 
 def descendants(pid: int) -> list[int]:
