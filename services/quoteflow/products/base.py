@@ -1,0 +1,128 @@
+"""What a product is, as the platform sees it.
+
+A product (motor pricing, claim triage) is a package under ``quoteflow.products``
+that builds one ``Product``. The platform (preprocess, inference, router, batch,
+registry, rollout, ledger) only ever talks to this interface: it never imports a
+product module by name. A model version's ``metadata.json`` names its product
+(``metadata["product"]``), and inference looks the product up in ``products.get``.
+
+No web framework here, nor in any product module: this is the serving core that
+the batch extra alone must be able to import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One ONNX input or output: name, element type and row width (None: one value a row)."""
+
+    name: str
+    dtype: str  # numpy dtype name: "float32", "float64", "int64"
+    width: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelIO:
+    """The ONNX graph's contract, checked when a model is loaded (inference, batch)."""
+
+    input: TensorSpec
+    outputs: tuple[TensorSpec, ...]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [o.name for o in self.outputs]
+
+
+class FieldProblem(NamedTuple):
+    """A business-rule violation: row (in the batch), field (as the API names it), message."""
+
+    row: int
+    field: str
+    message: str
+
+
+class Product(ABC):
+    """Everything that is one product's and nothing that is the platform's."""
+
+    name: ClassVar[str]  # the registry's model name and metadata["product"]
+    public_path: ClassVar[str]  # the router's public endpoint, e.g. "/v1/quote"
+    summary: ClassVar[str]  # one line for the OpenAPI document
+    # The request field whose value picks the sticky bucket (a customer, a claim);
+    # when absent the answer id (below) is used.
+    sticky_field: ClassVar[str]
+    # When set, the router generates a fresh uuid hex into this answer field (quote_id).
+    answer_id_field: ClassVar[str | None] = None
+    request_model: ClassVar[type[BaseModel]]  # the live request contract
+    response_model: ClassVar[type[BaseModel]]  # the public answer (documentation)
+    prediction_model: ClassVar[type[BaseModel]]  # one row of inference's answer
+    feature_schema_version: ClassVar[str]
+    feature_names: ClassVar[tuple[str, ...]]
+    raw_features: ClassVar[tuple[str, ...]]  # leading feature columns, watched for drift
+    model_io: ClassVar[ModelIO]
+    # Names of what ``compare`` measures between the primary and the shadow answer.
+    shadow_measures: ClassVar[tuple[str, ...]]
+
+    # --- the one feature derivation (training, live, batch) ------------------------
+    @abstractmethod
+    def columns(self, requests: Sequence[BaseModel], today: dt.date) -> Any:
+        """Validated requests to the product's column batch (vectorised derivation input)."""
+
+    @abstractmethod
+    def errors(self, columns: Any, today: dt.date) -> list[FieldProblem]:
+        """Every business-rule violation, the same messages live and in batch."""
+
+    @abstractmethod
+    def features(self, columns: Any) -> np.ndarray:
+        """Model input, float32 (n, len(feature_names)), for rows without errors."""
+
+    @abstractmethod
+    def context(self, request: BaseModel, today: dt.date) -> dict[str, Any]:
+        """Request facts the router echoes or records (customer key, quote date...)."""
+
+    @abstractmethod
+    def reference_edges(self) -> dict[str, list[float]]:
+        """Fixed histogram edges per raw feature, for drift (PSI)."""
+
+    # --- the model's answer -----------------------------------------------------------
+    @abstractmethod
+    def shape(self, outputs: dict[str, np.ndarray], x: np.ndarray,
+              metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        """Graph outputs (each flattened per row, as ModelIO names them) to one
+        prediction dict a row: what inference answers and the router passes on."""
+
+    def answer_extras(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Batch-level fields of inference's answer besides model and predictions."""
+        return {}
+
+    @abstractmethod
+    def check_warm_up(self, outputs: dict[str, np.ndarray]) -> str | None:
+        """None if a warm-up batch's outputs are sane, else why not."""
+
+    @abstractmethod
+    def compare(self, primary: dict[str, Any], shadow: dict[str, Any]) -> dict[str, float]:
+        """Shadow measures (keys: shadow_measures) between Blue's and Green's prediction."""
+
+    # --- batch scoring ------------------------------------------------------------------
+    @abstractmethod
+    def judge(self, chunk: Any, csv: bool, today: dt.date, default_date: dt.date) -> Any:
+        """A pyarrow RecordBatch of request rows to a ``batch.judged.Judged``."""
+
+    @abstractmethod
+    def batch_columns(self, outputs: dict[str, np.ndarray], x: np.ndarray,
+                      metadata: dict[str, Any]) -> dict[str, Any]:
+        """Output columns of a scored chunk (arrays of the chunk's priced rows)."""
+
+    # --- training -------------------------------------------------------------------
+    @abstractmethod
+    def train_and_register(self, registry_dir: Any, **options: Any) -> list[Any]:
+        """Train the product's example models and register them (imports training deps)."""
