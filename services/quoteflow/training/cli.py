@@ -7,15 +7,14 @@ from pathlib import Path
 
 import click
 
+from quoteflow.cli_options import registry_option
 from quoteflow.registry import RegistryError
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--registry", "registry_dir", envvar="QUOTEFLOW_REGISTRY_DIR",
-              default="var/registry", show_default=True, type=click.Path(path_type=Path),
-              help="model registry directory [env QUOTEFLOW_REGISTRY_DIR]")
+@registry_option
 @click.option("--policies", type=FILE,
               help="policies CSV/Parquet (schema: quoteflow.training.schema); "
                    "default: the shipped freMTPLmini")
@@ -52,9 +51,9 @@ def train(registry_dir: Path, policies: Path | None, claims: Path | None, cpi: P
     """
     from tqdm import tqdm
 
+    from quoteflow.products.motor.pricing import PricingConfigError
     from quoteflow.training import pipeline
     from quoteflow.training.inflation import IndexingError
-    from quoteflow.training.pricing import PricingConfigError
     from quoteflow.training.schema import DataError
 
     started = time.monotonic()

@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quoteflow import features
+from quoteflow.products.motor import features, onnx_graph
+from quoteflow.products.motor.pricing import PricingConfig
 from quoteflow.registry import ModelVersion, Registry
 from quoteflow.registry.store import sha256_bytes
-from quoteflow.training import artifact, frequency, loaders, onnx_export, paths, report, severity
+from quoteflow.training import artifact, frequency, loaders, paths, report, severity
 from quoteflow.training.inflation import CpiTable, IndexingSummary, MissingIndex, index_amounts
 from quoteflow.training.loaders import DomainFilter
-from quoteflow.training.pricing import PricingConfig
 
 DEFAULT_SEED = 42
 DEFAULT_NAME = "motor"
@@ -115,7 +115,7 @@ def prepare(policies: Path | None = None, claims: Path | None = None, cpi: Path 
 def _parity(model: frequency.FrequencyModel, onnx_bytes: bytes, x: np.ndarray,
             severity_mean: float, pricing: PricingConfig) -> dict[str, float]:
     """Max relative difference ONNX vs scikit-learn on the same float32 rows."""
-    out = onnx_export.run(onnx_bytes, x)
+    out = onnx_graph.run(onnx_bytes, x)
     ref = frequency.predict(model, x)
     diffs = {
         "frequency": float(np.max(np.abs(out["frequency"] / ref - 1))),
@@ -148,7 +148,7 @@ def _train_model(model_type: frequency.ModelType, data: PreparedData,
     }
     deviances[model_type] = metrics["poisson_deviance_test"]
     progress(f"export {model_type}")
-    onnx_bytes = onnx_export.build(model, model_type, chosen.mean, data.pricing,
+    onnx_bytes = onnx_graph.build(model, model_type, chosen.mean, data.pricing,
                                    doc={"feature_schema_version": features.FEATURE_SCHEMA_VERSION,
                                         "model_type": model_type})
     parity = _parity(model, onnx_bytes, x, chosen.mean, data.pricing)
@@ -161,6 +161,7 @@ def _metadata(tm: TrainedModel, result: TrainingResult, deviances: dict[str, flo
               ) -> dict[str, Any]:
     data = result.data
     meta: dict[str, Any] = {
+        "product": "motor",
         "model_type": tm.model_type,
         "feature_schema_version": features.FEATURE_SCHEMA_VERSION,
         "feature_names": list(features.FEATURE_NAMES),
@@ -192,7 +193,7 @@ def _metadata(tm: TrainedModel, result: TrainingResult, deviances: dict[str, flo
                      "price_year": data.pricing.base_year},
         "library_versions": artifact.library_versions(),
         "seed": result.seed,
-        "onnx": {"input": onnx_export.INPUT, "outputs": list(onnx_export.OUTPUTS)},
+        "onnx": {"input": onnx_graph.INPUT, "outputs": list(onnx_graph.OUTPUTS)},
     }
     if tm.model_type == "poisson_glm":
         meta["glm"] = {"intercept": float(tm.model.intercept_),

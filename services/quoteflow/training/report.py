@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from quoteflow import features
+from quoteflow.products.motor import features
 from quoteflow.training import frequency, severity
 
 if TYPE_CHECKING:
