@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
               "Train the example models on the real data and register them."),
     "models": ("quoteflow.registry.cli", "models", "(base)",
                "The model registry: versions, stages, audit trail."),
-    "serve": ("quoteflow.serving", "serve", "preprocess|inference|router",
+    "serve": ("quoteflow.serving", "serve", "service",
               "Run one service (preprocess, inference, router)."),
     "up": ("quoteflow.local.cli", "up", "dev", "Run the whole stack on this machine."),
     "traffic": ("quoteflow.control.cli", "traffic", "(base)",
