@@ -115,16 +115,22 @@ def run(opts: Options, progress: Progress | None = None,
         priced.abort()
         raise
     summary.rows, summary.priced = offset, priced.rows
-    if stats.rows:
-        summary.mean_premium = stats.total / stats.rows
-        if compare:
-            summary.compare_mean_premium = stats.compare_total / stats.rows
-    if opts.plot:
-        render(stats, opts.plot, f"{model.name} v{model.version}",
-               scorer.product.headline_label(model.metadata))
-        summary.plot = opts.plot
+    _finish(summary, stats, scorer, opts.plot)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _finish(summary: Summary, stats: PremiumStats, scorer: Scorer, plot: Path | None) -> None:
+    """Means of the headline column (and of the compared version's), then the plot."""
+    if stats.rows:
+        summary.mean_premium = stats.total / stats.rows
+        if scorer.compare:
+            summary.compare_mean_premium = stats.compare_total / stats.rows
+    if plot:
+        model = scorer.model
+        render(stats, plot, f"{model.name} v{model.version}",
+               scorer.product.headline_label(model.metadata))
+        summary.plot = plot
 
 
 def _carried(chunk: pa.RecordBatch) -> pa.RecordBatch:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import orjson
@@ -27,7 +27,7 @@ from quoteflow.http import (
 from quoteflow.router.admin import admin_router
 from quoteflow.router.policy import COLORS, PolicyState, PolicyStore
 from quoteflow.router.policy_file import PolicyFileWatcher, load_policy_file
-from quoteflow.router.quotes import QuoteService, Rejected, Served
+from quoteflow.router.quotes import Outcome, QuoteService, Rejected, Served
 from quoteflow.router.settings import Settings
 from quoteflow.router.shadow import ShadowComparer
 from quoteflow.router.upstream import Upstreams
@@ -60,32 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     service = QuoteService(settings, product, store, upstreams, shadow)
     file_watcher = PolicyFileWatcher(settings.policy_file, store, settings.policy_poll_interval)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
-        # Re-check upstream versions as soon as a policy changes which version a color
-        # must serve; policies may arrive on the ConfigMap watcher's thread.
-        await upstreams.start()
-        store.subscribe(lambda _s: loop.call_soon_threadsafe(
-            lambda: loop.create_task(upstreams.check_all())))
-        shadow.start()
-        tasks = [asyncio.create_task(file_watcher.run())]
-        watcher = None
-        if settings.k8s_configmap:
-            from quoteflow.router.k8s_watch import ConfigMapWatcher
-
-            watcher = ConfigMapWatcher(store, settings.k8s_namespace, settings.k8s_configmap,
-                                       settings.k8s_key)
-            watcher.start()
-        yield
-        if watcher is not None:
-            watcher.stop()
-        for t in tasks:
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        await shadow.stop()
-        await upstreams.stop()
+    lifespan = _lifespan(settings, store, upstreams, shadow, file_watcher)
 
     app = FastPathAPI(title="quoteflow router", version="1", lifespan=lifespan,
                       description="Public quote API. Splits traffic between the Blue and Green "
@@ -111,6 +86,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                     None if settings.k8s_configmap else file_watcher.write,
                                     status))
 
+    _public_route(app, settings, service)
+    app.state.store = store
+    app.state.upstreams = upstreams
+    return app
+
+
+def to_response(outcome: Outcome) -> Response:
+    """The only place a quote outcome becomes a status code and headers."""
+    if isinstance(outcome, Served):
+        headers = ({"x-quoteflow-failover-from": outcome.failover_from}
+                   if outcome.failover_from else None)  # like Envoy's attempt count
+        return json_response(outcome.body, 200, headers)
+    if isinstance(outcome, Rejected):  # preprocess's field errors, passed through as bytes
+        return json_response(orjson.Fragment(outcome.errors), outcome.status)
+    return json_response({"detail": outcome.detail}, 503, RETRY_AFTER)
+
+
+def _public_route(app: FastPathAPI, settings: Settings, service: QuoteService) -> None:
+    product = service.product
+
     @app.fast_post(
         product.public_path, tags=[product.name], summary=product.summary,
         openapi_extra={"requestBody": {"required": True, "content": {
@@ -126,15 +121,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except BadRequest as e:
             metrics.QUOTES.labels("none", str(e.status)).inc()
             return error_response(e)
-        outcome = await service.serve(body)
-        if isinstance(outcome, Served):
-            headers = ({"x-quoteflow-failover-from": outcome.failover_from}
-                       if outcome.failover_from else None)  # like Envoy's attempt count
-            return json_response(outcome.body, 200, headers)
-        if isinstance(outcome, Rejected):
-            return json_response(orjson.Fragment(outcome.errors), outcome.status)
-        return json_response({"detail": outcome.detail}, 503, RETRY_AFTER)
+        return to_response(await service.serve(body))
 
-    app.state.store = store
-    app.state.upstreams = upstreams
-    return app
+
+def _lifespan(settings: Settings, store: PolicyStore, upstreams: Upstreams,
+              shadow: ShadowComparer, file_watcher: PolicyFileWatcher
+              ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        await upstreams.start()
+        # Re-check upstream versions as soon as a policy changes which version a color
+        # must serve; policies may arrive on the ConfigMap watcher's thread.
+        store.subscribe(lambda _s: loop.call_soon_threadsafe(
+            lambda: loop.create_task(upstreams.check_all())))
+        shadow.start()
+        tasks = [asyncio.create_task(file_watcher.run())]
+        watcher = None
+        if settings.k8s_configmap:
+            from quoteflow.router.k8s_watch import ConfigMapWatcher
+
+            watcher = ConfigMapWatcher(store, settings.k8s_namespace, settings.k8s_configmap,
+                                       settings.k8s_key)
+            watcher.start()
+        yield
+        if watcher is not None:
+            watcher.stop()
+        for t in tasks:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        await shadow.stop()
+        await upstreams.stop()
+
+    return lifespan

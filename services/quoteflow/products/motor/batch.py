@@ -140,9 +140,10 @@ def _business_errors(problems: list[FieldProblem]) -> dict[int, list[dict[str, A
     return {i: rule_errors(ps) for i, ps in by_row.items()}
 
 
-def judge(batch: pa.RecordBatch, csv: bool, today: dt.date,
-          default_quote_date: dt.date) -> Judged:
-    """Split a chunk into priceable rows and rejects carrying the live API's messages."""
+def _typed_fast(batch: pa.RecordBatch, csv: bool, default_quote_date: dt.date
+                ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray],
+                           dict[str, np.ndarray]]:
+    """The plainly well-typed rows (mask) and every column's values, vectorised."""
     n = batch.num_rows
     names = batch.schema.names
     fast = np.ones(n, dtype=bool)
@@ -169,7 +170,14 @@ def judge(batch: pa.RecordBatch, csv: bool, today: dt.date,
         fast &= ok
     if "customer_key" in names:
         fast &= _key_fast(_plain(batch.column("customer_key")))
+    return fast, dates, ints, cats
 
+
+def judge(batch: pa.RecordBatch, csv: bool, today: dt.date,
+          default_quote_date: dt.date) -> Judged:
+    """Split a chunk into priceable rows and rejects carrying the live API's messages."""
+    n = batch.num_rows
+    fast, dates, ints, cats = _typed_fast(batch, csv, default_quote_date)
     rejected: dict[int, list[dict[str, Any]]] = {}
     for i in np.flatnonzero(~fast):  # the uncommon rows: pydantic's own verdict
         body = row_body(batch, int(i), csv)
