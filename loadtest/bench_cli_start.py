@@ -39,7 +39,7 @@ def main() -> None:
     print(f"{'source':<40} {'command':<28} {'median s':>9}")
     for src in sources:
         for args in COMMANDS:
-            print(f"{str(src):<40} {' '.join(args):<28} {median_seconds(src, args, a.runs):>9.3f}")
+            print(f"{src!s:<40} {' '.join(args):<28} {median_seconds(src, args, a.runs):>9.3f}")
 
 
 if __name__ == "__main__":
