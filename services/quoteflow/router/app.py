@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Re-check upstream versions as soon as a policy changes which version a color
         # must serve; policies may arrive on the ConfigMap watcher's thread.
         store.subscribe(lambda _s: loop.call_soon_threadsafe(
-            lambda: upstreams.session is not None and loop.create_task(upstreams.check_all())))
+            lambda: upstreams.started and loop.create_task(upstreams.check_all())))
         await upstreams.start()
         shadow.start()
         tasks = [asyncio.create_task(file_watcher.run())]
