@@ -122,9 +122,15 @@ def pytest_configure(config: pytest.Config) -> None:
                    "in service logs (regular expressions on '<service>: <message>')")
 
 
+_SCANNERS: dict[Path, LogScanner] = {}
+
+
 @pytest.fixture(scope="session")
 def service_log_scanner(tmp_path_factory: pytest.TempPathFactory) -> LogScanner:
-    return LogScanner(tmp_path_factory.getbasetemp())
+    # one scanner per session, shared by the e2e and drills conftests (each defines this
+    # fixture): a line is judged once, by the test during which it was written
+    root = tmp_path_factory.getbasetemp()
+    return _SCANNERS.setdefault(root, LogScanner(root))
 
 
 @pytest.fixture(scope="module", autouse=True)
