@@ -11,13 +11,16 @@ mkdir -p "$DATA" "$ROOT/var/cache"
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-# --- Debian packages: prometheus/promtool (observability), nginx and wrk (benchmark anchors)
+# --- Debian packages: prometheus/promtool (observability), nginx and wrk (benchmark anchors),
+# chromium (docs page test)
 need_apt=()
 command -v prometheus >/dev/null || need_apt+=(prometheus)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 command -v wrk >/dev/null || need_apt+=(wrk)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+# the /docs browser test drives Debian's chromium through playwright (never `playwright install`)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from quoteflow import metrics
 from quoteflow.contract import PredictRequest, PredictResponse, ValidationErrorBody
+from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.features import RAW_FEATURES
 from quoteflow.http import (
     BadRequest,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastPathAPI(title="quoteflow inference", version="1", lifespan=lifespan,
                       description="Serves one pinned ONNX model version; refuses features of "
                                   "another schema version.")
+    serve_docs_offline(app)  # /docs without a CDN
     app.state.model = model
     app.state.drift = None
 

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from quoteflow import metrics
 from quoteflow.contract import QuoteRequest, ValidationErrorBody
+from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.http import (
     BadRequest,
     FastPathAPI,
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastPathAPI(title="quoteflow preprocess", version="1",
                       description="Validates quote requests and derives the model's features "
                                   "with the same module training uses.")
+    serve_docs_offline(app)  # /docs without a CDN
     app.include_router(probes(lambda: (True, {})))
     request_schema = body_schema(QuoteRequest)
 

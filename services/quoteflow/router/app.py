@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from quoteflow import metrics
 from quoteflow.contract import QuoteRequest, QuoteResponse, ValidationErrorBody
+from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.http import (
     BadRequest,
     FastPathAPI,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastPathAPI(title="quoteflow router", version="1", lifespan=lifespan,
                       description="Public quote API. Splits traffic between the Blue and Green "
                                   "models (sticky by customer key), shadows, fails over.")
+    serve_docs_offline(app)  # /docs without a CDN
 
     def readiness() -> tuple[bool, dict[str, Any]]:
         h = upstreams.health
