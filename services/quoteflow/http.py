@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 JSON = "application/json"
@@ -57,7 +58,10 @@ class FastPathAPI(FastAPI):
         if scope["type"] == "http" and scope["method"] == "POST":
             handler = self.fast_routes.get(scope["path"])
             if handler is not None:
-                response = await handler(Request(scope, receive))
+                try:
+                    response = await handler(Request(scope, receive))
+                except ClientDisconnect:  # the caller gave up (a shadow call's timeout)
+                    return
                 await response(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)

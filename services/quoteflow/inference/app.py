@@ -12,6 +12,7 @@ from pydantic import BaseModel, create_model
 
 from quoteflow import metrics, products
 from quoteflow.contract import PredictRequest, PredictResponse, ValidationErrorBody
+from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.http import (
     BadRequest,
     FastPathAPI,
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                       description="Serves one pinned ONNX model version; refuses features of "
                                   "another schema version.")
     app.state.model = model
+    serve_docs_offline(app)  # /docs without a CDN
     app.state.dataplane = plane
     app.include_router(probes(plane.readiness, before_scrape=plane.refresh_drift))
     response = documented_response(registry, settings.model_name, settings.model_version)

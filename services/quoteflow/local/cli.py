@@ -12,6 +12,7 @@ import click
 from quoteflow import products
 from quoteflow.cli_options import ensure_admin_token, model_option, registry_option
 from quoteflow.local.stack import Stack, StackConfig
+from quoteflow.local.supervisor import Supervisor
 from quoteflow.registry import Registry
 
 
@@ -51,8 +52,9 @@ def up(registry_dir: Path, workdir: Path, model_name: str, port: int, green_weig
        shadow: bool, with_prometheus: bool) -> None:
     """Run preprocess, inference-blue, inference-green and router on 127.0.0.1.
 
-    Trains the example models first if the registry is empty. Ctrl-C or SIGTERM stops
-    every process cleanly.
+    Trains the example models first if the registry is empty. A process that exits is
+    restarted with back-off while the others keep serving (local/supervisor.py).
+    Ctrl-C or SIGTERM stops every process cleanly.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     ensure_models(registry_dir, model_name)
@@ -89,12 +91,9 @@ def up(registry_dir: Path, workdir: Path, model_name: str, port: int, green_weig
         if prom is not None:
             click.echo(f"  prometheus: {prom.url}")
         click.echo("Ctrl-C stops everything.")
-        while not stop.wait(0.5):
-            for s, proc in stack.procs.items():
-                if proc.poll() is not None:
-                    click.echo(f"{s} exited ({proc.returncode}); stopping:\n{stack.log_tail(s)}",
-                               err=True)
-                    stop.set()
+        supervisor = Supervisor(stack, lambda msg: click.echo(msg, err=True))
+        while not stop.wait(0.2):
+            supervisor.poll()
     finally:
         click.echo("stopping...")
         if prom is not None:

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from quoteflow import metrics, products
 from quoteflow.contract import ValidationErrorBody
+from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.http import (
     BadRequest,
     FastPathAPI,
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                       description="Validates requests and derives the model's features with "
                                   "the same module the product's training uses.")
     app.include_router(probes(lambda: (True, {})))
+    serve_docs_offline(app)  # /docs without a CDN
     served = [products.get(name) for name in settings.products]
     for product in served:
         _route(app, settings, product, f"/v1/features/{product.name}")

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from quoteflow import metrics, products
 from quoteflow.contract import ValidationErrorBody
+from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.http import (
     BadRequest,
     FastPathAPI,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "writable": not settings.k8s_configmap}
 
     app.include_router(probes(readiness))
+    serve_docs_offline(app)  # /docs without a CDN
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
 
     app.include_router(admin_router(store, token,

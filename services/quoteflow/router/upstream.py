@@ -63,6 +63,11 @@ class Upstreams:
         await self.check_all()
         self._poller = asyncio.create_task(self._poll())
 
+    @property
+    def started(self) -> bool:
+        """True once start() has run: checks before that have no event loop to run on."""
+        return self._poller is not None
+
     async def stop(self) -> None:
         if self._poller:
             self._poller.cancel()

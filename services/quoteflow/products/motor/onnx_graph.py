@@ -36,6 +36,7 @@ def build(model: FrequencyModel, model_type: ModelType, severity_mean: float,
     """Serialized ONNX model with the pricing arithmetic inside."""
     onx = convert_frequency(model)
     g = onx.graph
+    g.name = f"quoteflow_{model_type}"  # skl2onnx names it with a random uuid4: bytes differ
     raw = g.output[0].name
     del g.output[:]
     nodes = []
