@@ -27,6 +27,7 @@ def _register_commands() -> None:
         ("quoteflow.control.rollout_cli", "rollout"),
         ("quoteflow.batch.cli", "score"),
         ("quoteflow.bench.cli", "bench"),
+        ("quoteflow.ledger.cli", "quotes"),
     ]:
         try:
             mod = importlib.import_module(module)

@@ -84,11 +84,24 @@ class PostgresStore(GroupCommitMixin):
             conn = await self._writer()
             await self._migrate(conn)
             self._pool = await asyncpg.create_pool(
-                self.url, min_size=1, max_size=self.pool_size, timeout=self.connect_timeout,
+                # min_size 0: no background reconnect loop (and its tracebacks) in an
+                # outage; a read after one connects on demand
+                self.url, min_size=0, max_size=self.pool_size, timeout=self.connect_timeout,
                 server_settings=_SESSION)
-        except _GONE as e:
-            raise LedgerUnavailable(f"ledger PostgreSQL unreachable: {e}") from e
+        except BaseException as e:
+            if self._w is not None:
+                self._w.terminate()
+                self._w = None
+            if isinstance(e, _GONE):
+                raise LedgerUnavailable(f"ledger PostgreSQL unreachable: {e}") from e
+            raise
         self._start_writer(self._commit_batch)
+
+    async def durability(self) -> dict[str, str]:
+        """What makes a commit durable, as the store's sessions run it."""
+        async def show(c: asyncpg.Connection) -> dict[str, str]:
+            return {k: await c.fetchval(f"SHOW {k}") for k in ("synchronous_commit", "fsync")}
+        return await self._pooled(show)
 
     async def close(self) -> None:
         await self._stop_writer()

@@ -80,7 +80,7 @@ class QuoteRecord(BaseModel):
     model_sha256: str = Field(pattern=SHA256)
     color: str = Field(min_length=1, max_length=32)
     reason: Reason = Field(default_factory=Reason)
-    premium: Decimal
+    premium: Decimal  # pydantic refuses NaN and infinities
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     breakdown: dict[str, Any] = Field(default_factory=dict)
     router_instance: str = Field(min_length=1)
@@ -99,12 +99,14 @@ class QuoteRecord(BaseModel):
                 raise ValueError(f"features[{i}] is {x}: not a finite number")
         return v
 
-    @field_validator("premium")
+    @field_validator("breakdown")
     @classmethod
-    def _exact(cls, v: Decimal) -> Decimal:
-        if not v.is_finite():
-            raise ValueError(f"premium {v} is not a finite decimal")
-        return v
+    def _json_native(cls, v: dict[str, Any]) -> dict[str, Any]:
+        # as it will read back from the store: Decimals become their exact text
+        try:
+            return orjson.loads(orjson.dumps(v, default=json_default))
+        except TypeError as e:
+            raise ValueError(f"breakdown is not JSON: {e}") from None
 
     @model_validator(mode="after")
     def _consistent(self) -> QuoteRecord:

@@ -106,6 +106,16 @@ class SqliteStore(GroupCommitMixin):
             ex.shutdown(wait=True)
         self._w = self._r = None
 
+    def _durability_sync(self) -> dict[str, str]:
+        assert self._w is not None
+        sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+        return {"journal_mode": self._w.execute("PRAGMA journal_mode").fetchone()[0],
+                "synchronous": sync[self._w.execute("PRAGMA synchronous").fetchone()[0]]}
+
+    async def durability(self) -> dict[str, str]:
+        """What makes a commit durable, as the writer connection runs it."""
+        return await self._on(self._wexec, self._durability_sync)
+
     def _connect(self, writer: bool) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                timeout=self.busy_timeout)
