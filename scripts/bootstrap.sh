@@ -18,6 +18,7 @@ command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 command -v wrk >/dev/null || need_apt+=(wrk)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)  # ledger tests (tests/pgserver.py)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -25,7 +26,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # the package installs services we never start (we run the binaries ourselves)
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   # Debian starts nothing here, but stop anything that did start
-  (service prometheus stop || true; service nginx stop || true) >/dev/null 2>&1
+  (service prometheus stop || true; service nginx stop || true; service postgresql stop || true) >/dev/null 2>&1
 fi
 
 # --- Python environment

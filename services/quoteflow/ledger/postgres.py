@@ -171,18 +171,22 @@ class PostgresStore(GroupCommitMixin):
 
     async def _pooled(self, fn: Callable[[asyncpg.Connection], Awaitable[T]],
                       timeout: float | None = None) -> T:
-        """Run ``fn`` on a pooled connection; a lost connection is retried once."""
+        """Run ``fn`` on a pooled connection, inside ``timeout`` seconds in all; a lost
+        connection (the pool's idle ones die with a server restart) is retried once."""
         assert self._pool is not None, "ledger store used before open()"
-        for attempt in (1, 2):
-            try:
-                async with asyncio.timeout(timeout):
-                    async with self._pool.acquire(timeout=self.connect_timeout) as conn:
-                        return await fn(conn)
-            except _GONE as e:
-                if attempt == 2 or isinstance(e, TimeoutError):
-                    metrics.ERRORS.labels(self.kind, "read").inc()
-                    raise LedgerUnavailable(f"ledger PostgreSQL unavailable: "
-                                            f"{e or type(e).__name__}") from e
+        try:
+            async with asyncio.timeout(timeout):
+                for attempt in (1, 2):
+                    try:
+                        async with self._pool.acquire(timeout=self.connect_timeout) as conn:
+                            return await fn(conn)
+                    except _GONE:
+                        if attempt == 2:
+                            raise
+        except _GONE as e:
+            metrics.ERRORS.labels(self.kind, "read").inc()
+            raise LedgerUnavailable(f"ledger PostgreSQL unavailable: "
+                                    f"{e or type(e).__name__}") from e
         raise AssertionError("unreachable")
 
     async def bind(self, quote_id: str, now: dt.datetime) -> BindOutcome:

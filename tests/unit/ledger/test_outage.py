@@ -63,7 +63,7 @@ def test_a_commit_that_cannot_happen_in_time_raises_within_the_timeout(ledger_ur
                 with pytest.raises(LedgerUnavailable, match="within 200 ms"):
                     await store.record(record(2))
                 waited = time.monotonic() - start
-                assert 0.19 <= waited < 0.6, waited
+                assert 0.19 <= waited < 1.0, waited  # the deadline, plus a loaded machine's lag
             await record_until_it_works(store, record(3), within=5)
             assert await store.get("q000003") is not None
     run(main())
@@ -87,7 +87,7 @@ async def _outage(server: PgServer) -> None:
         start = time.monotonic()
         with pytest.raises(LedgerUnavailable):
             await store.record(record(100))
-        assert time.monotonic() - start < 0.6
+        assert time.monotonic() - start < 0.5  # refused at once: no waiting for the deadline
         with pytest.raises(LedgerUnavailable):
             await store.get("q000001")
         with pytest.raises(LedgerUnavailable):

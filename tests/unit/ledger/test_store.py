@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from prometheus_client import REGISTRY
 
 from quoteflow.ledger import Bound, Expired, LedgerConflict, NotFound
 from quoteflow.ledger import postgres as pg_backend
@@ -123,14 +124,20 @@ def test_bind_is_idempotent(ledger_url: str) -> None:
 def test_concurrent_binds_give_exactly_one_bound_at(ledger_url: str) -> None:
     rec = record(1)
 
+    def binds() -> float:
+        return REGISTRY.get_sample_value("quoteflow_ledger_binds_total",
+                                         {"model": "motor", "color": "blue"}) or 0.0
+
     async def main() -> None:
         async with opened(ledger_url) as store:
             await store.record(rec)
+            before = binds()
             outcomes = await asyncio.gather(
                 *(store.bind(rec.quote_id, T0 + i * US + US) for i in range(20)))
             assert all(isinstance(o, Bound) for o in outcomes)
             assert sum(not o.already for o in outcomes) == 1  # type: ignore[union-attr]
             assert len({o.bound_at for o in outcomes}) == 1  # type: ignore[union-attr]
+            assert binds() - before == 1  # counted once, for the bind that won
     run(main())
 
 
