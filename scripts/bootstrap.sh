@@ -25,6 +25,7 @@ for tool in podman buildah runc fuse-overlayfs newuidmap slirp4netns debootstrap
   command -v $tool >/dev/null || [ -x /usr/sbin/$tool ] || need_apt+=("$tool")
 done
 need_apt=("${need_apt[@]/newuidmap/uidmap}")
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)  # ledger tests (tests/pgserver.py)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -32,7 +33,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # the package installs services we never start (we run the binaries ourselves)
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   # Debian starts nothing here, but stop anything that did start
-  (service prometheus stop || true; service nginx stop || true) >/dev/null 2>&1
+  (service prometheus stop || true; service nginx stop || true; service postgresql stop || true) >/dev/null 2>&1
 fi
 
 # --- Python environment

@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
                 "Walk Green through shadow and traffic steps behind Prometheus gates."),
     "score": ("quoteflow.batch.cli", "score", "batch",
               "Score a whole book (CSV/Parquet) with a registered model."),
+    "quotes": ("quoteflow.ledger.cli", "quotes", "ledger",
+               "The quote ledger: show, export, stats, purge."),
     "bench": ("quoteflow.bench.cli", "bench", "dev",
               "Benchmark the quote path against nginx and BentoML."),
 }
