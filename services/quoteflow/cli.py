@@ -27,6 +27,8 @@ def _register_commands() -> None:
         ("quoteflow.control.rollout_cli", "rollout"),
         ("quoteflow.batch.cli", "score"),
         ("quoteflow.bench.cli", "bench"),
+        ("quoteflow.simulate.cli", "simulate"),
+        ("quoteflow.training.cli", "validate_config"),
     ]:
         try:
             mod = importlib.import_module(module)
