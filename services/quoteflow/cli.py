@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
               "Score a whole book (CSV/Parquet) with a registered model."),
     "quotes": ("quoteflow.ledger.cli", "quotes", "ledger",
                "The quote ledger: show, export, stats, purge."),
+    "simulate": ("quoteflow.simulate.cli", "simulate", "batch",
+                 "Aggregate annual loss of a book by Monte Carlo (VaR, TVaR)."),
+    "validate-config": ("quoteflow.training.cli", "validate_config", "(base)",
+                        "Print the merged per-environment configuration, or every error."),
     "bench": ("quoteflow.bench.cli", "bench", "dev",
               "Benchmark the quote path against nginx and BentoML."),
 }

@@ -4,13 +4,48 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from quoteflow.cli_options import registry_option
 from quoteflow.registry import RegistryError
 
+if TYPE_CHECKING:
+    from quoteflow.config import QuoteflowConfig
+
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _load_config(env: str | None) -> QuoteflowConfig:
+    from quoteflow import config
+
+    try:
+        return config.load(env)
+    except config.ConfigError as e:
+        raise click.ClickException(str(e)) from e
+
+
+def _config_options(cfg: QuoteflowConfig) -> dict[str, Any]:
+    from quoteflow.products.motor.pricing import PricingConfig
+    from quoteflow.training import severity_pipeline
+
+    p = cfg.pricing
+    return {"severity_settings": severity_pipeline.from_config(cfg),
+            "pricing_config": PricingConfig(p.currency, p.base_year, p.expense_loading,
+                                            p.profit_loading, p.minimum_premium),
+            "quote_validity_days": p.quote_validity_days}
+
+
+@click.command("validate-config", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--env", "env", help="environment file to merge over base.yaml (dev, prod); "
+              "none: base.yaml alone")
+def validate_config(env: str | None) -> None:
+    """Print the merged training and pricing configuration, or every error with its key."""
+    import yaml
+
+    cfg = _load_config(env)
+    click.echo(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False).rstrip())
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,9 +74,17 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
                    "with `quoteflow models promote`)")
 @click.option("--actor", envvar="USER", default="quoteflow-train", show_default="$USER",
               help="who the Staging move is recorded as")
+@click.option("--claims-threshold", type=float,
+              help="reporting threshold of --claims (base-year prices): fits become "
+                   "left-truncated there and a spliced Pareto tail is tried")
+@click.option("--env", "env",
+              help="take data, seed, name, severity and pricing from data/config/base.yaml "
+                   "merged with ENV.yaml (see `quoteflow validate-config`); the file options "
+                   "above then are not allowed")
 def train(registry_dir: Path, policies: Path | None, claims: Path | None, cpi: Path | None,
           pricing: Path | None, base_year: int | None, missing_index: str, seed: int, name: str,
-          stage: str | None, actor: str) -> None:
+          stage: str | None, actor: str, claims_threshold: float | None,
+          env: str | None) -> None:
     """Train the Poisson GLM and the gradient-boosted model and register both.
 
     With no file options it trains on the shipped real data: freMTPLmini (25,000
@@ -52,10 +95,31 @@ def train(registry_dir: Path, policies: Path | None, claims: Path | None, cpi: P
     from tqdm import tqdm
 
     from quoteflow.products.motor.pricing import PricingConfigError
-    from quoteflow.training import pipeline
+    from quoteflow.training import pipeline, severity_pipeline
     from quoteflow.training.inflation import IndexingError
     from quoteflow.training.schema import DataError
 
+    options: dict[str, Any] = {}
+    if env is not None:
+        given = [o for o, v in (("--policies", policies), ("--claims", claims), ("--cpi", cpi),
+                                ("--pricing", pricing), ("--claims-threshold",
+                                                         claims_threshold)) if v is not None]
+        if given:
+            raise click.UsageError(f"--env takes the data from the configuration; drop "
+                                   f"{', '.join(given)}")
+        cfg = _load_config(env)
+        d = cfg.training.data
+        policies, claims, cpi = d.policies, d.claims, d.cpi
+        seed, name, missing_index = cfg.training.seed, cfg.training.name, d.missing_index
+        options = _config_options(cfg)
+    elif claims is not None:
+        base = severity_pipeline.default_settings(True)
+        options["severity_settings"] = (severity_pipeline.SeveritySettings(
+            claims_threshold, base.families, base.splice, base.posterior, base.abc_samples,
+            base.abc_acceptance) if claims_threshold else None)
+    elif claims_threshold is not None:
+        raise click.UsageError("--claims-threshold is the threshold of a --claims file; the "
+                               "shipped claims' threshold is in data/config/base.yaml")
     started = time.monotonic()
     with tqdm(total=len(pipeline.STEPS), unit="step", desc="train", leave=False) as bar:
         first = [True]
@@ -72,7 +136,7 @@ def train(registry_dir: Path, policies: Path | None, claims: Path | None, cpi: P
                 registry_dir, policies=policies, claims=claims, cpi=cpi, pricing=pricing,
                 seed=seed, name=name, missing_index=missing_index,  # type: ignore[arg-type]
                 base_year=base_year, to_staging=stage == "Staging", actor=actor,
-                progress=progress)
+                progress=progress, **options)
         except (DataError, IndexingError, PricingConfigError, RegistryError,
                 FileNotFoundError, pipeline.ParityError, ValueError) as e:
             raise click.ClickException(str(e)) from e
