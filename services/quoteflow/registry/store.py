@@ -45,7 +45,7 @@ TRANSITIONS: dict[str, set[str]] = {
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 REQUIRED_METADATA = (
     "feature_schema_version", "feature_names", "training_data_sha256", "metrics",
-    "reference_histograms", "pricing", "library_versions",
+    "reference_histograms", "library_versions",
 )
 
 
