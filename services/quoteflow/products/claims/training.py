@@ -140,15 +140,17 @@ def bayes(data: Prepared) -> tuple[dict[str, Any], float]:
     return evaluate.figures(data.y[data.test], d, p, p, cost), pay_all
 
 
-def train_and_register(registry_dir: Path | str, *, seed: int = DEFAULT_SEED,
-                       config: Path | None = None, name: str = DEFAULT_NAME,
-                       to_staging: bool = False, actor: str = "quoteflow-train",
-                       mlflow_uri: str | None = None, progress: Progress | None = None,
-                       ) -> list[Any]:
-    """Train both families and register one version each (logistic regression first)."""
-    from quoteflow.products.claims import artifact
-    from quoteflow.registry import Registry
+@dataclass
+class TrainingResult:
+    data: Prepared
+    models: list[Trained]
+    bayes: dict[str, Any]  # evaluate.figures of the Bayes-optimal rule on the test rows
+    comparison: dict[str, Any]
 
+
+def train(seed: int = DEFAULT_SEED, config: Path | None = None,
+          progress: Progress | None = None) -> TrainingResult:
+    """Generate, fit both families, choose their rules, evaluate; nothing is registered."""
     step = progress or (lambda s: None)
     step("generate claims")
     data = prepare(seed, config)
@@ -156,15 +158,36 @@ def train_and_register(registry_dir: Path | str, *, seed: int = DEFAULT_SEED,
     bayes_figures, pay_all = bayes(data)
     comparison = evaluate.comparison({m.model_type: m.test for m in models}, bayes_figures,
                                      pay_all)
-    step("register")
-    registry = Registry(registry_dir)
+    return TrainingResult(data, models, bayes_figures, comparison)
+
+
+def register(result: TrainingResult, registry: Any, name: str = DEFAULT_NAME,
+             to_staging: bool = False, actor: str = "quoteflow-train") -> list[Any]:
+    """One registry version a model, the logistic regression first."""
+    from quoteflow.products.claims import artifact
+
     versions = []
-    for tm in models:
-        meta, files = artifact.contents(tm, data, bayes_figures, comparison)
+    for tm in result.models:
+        meta, files = artifact.contents(tm, result.data, result.bayes, result.comparison)
         mv = registry.register(name, tm.onnx_bytes, meta, extra_files=files)
         if to_staging:
             registry.move(name, mv.version, "Staging", actor, "trained by quoteflow train")
         versions.append(mv)
+    return versions
+
+
+def train_and_register(registry_dir: Path | str, *, seed: int = DEFAULT_SEED,
+                       config: Path | None = None, name: str = DEFAULT_NAME,
+                       to_staging: bool = False, actor: str = "quoteflow-train",
+                       mlflow_uri: str | None = None, progress: Progress | None = None,
+                       ) -> list[Any]:
+    """Train both families, register one version each, log them to MLflow if asked."""
+    from quoteflow.registry import Registry
+
+    step = progress or (lambda s: None)
+    result = train(seed, config, step)
+    step("register")
+    versions = register(result, Registry(registry_dir), name, to_staging, actor)
     if mlflow_uri:
         from quoteflow.training import tracking
 
