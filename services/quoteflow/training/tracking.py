@@ -95,6 +95,26 @@ def log_version(client: Any, mv: ModelVersion) -> TrackedRun:
     return TrackedRun(mv.version, rid, exp, str(version.version))
 
 
+class TrackingError(RuntimeError):
+    pass
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast (before any training) when an HTTP tracking server does not answer;
+    MLflow's own client retries for minutes. Other URIs (file:, sqlite:) are local."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout) as r:
+            if r.status != 200:
+                raise TrackingError(f"MLflow server {uri}: /health answered {r.status}")
+    except (urllib.error.URLError, OSError) as e:
+        raise TrackingError(f"MLflow server {uri} is not reachable ({e})") from e
+
+
 def log_versions(uri: str, versions: list[ModelVersion]) -> list[TrackedRun]:
     """One run and one MLflow model version per registered version, at tracking ``uri``."""
     from mlflow import MlflowClient
