@@ -15,6 +15,7 @@ from quoteflow.products.base import Product
 # one product does not import the others.
 REGISTERED: dict[str, str] = {
     "motor": "quoteflow.products.motor",
+    "claims": "quoteflow.products.claims",
 }
 
 

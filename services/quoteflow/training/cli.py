@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from quoteflow import products
 from quoteflow.cli_options import registry_option
 from quoteflow.registry import RegistryError
 
@@ -49,6 +50,12 @@ def validate_config(env: str | None) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--product", type=click.Choice(products.names()), default="motor",
+              show_default=True, help="which product's models to train (claims: on generated "
+              "claims; the data options below are motor's)")
+@click.option("--mlflow", "mlflow_uri", envvar="MLFLOW_TRACKING_URI", metavar="URI",
+              help="also log each new version as an MLflow run and model version "
+                   "[env MLFLOW_TRACKING_URI]")
 @registry_option
 @click.option("--policies", type=FILE,
               help="policies CSV/Parquet (schema: quoteflow.training.schema); "
@@ -81,8 +88,9 @@ def validate_config(env: str | None) -> None:
               help="take data, seed, name, severity and pricing from data/config/base.yaml "
                    "merged with ENV.yaml (see `quoteflow validate-config`); the file options "
                    "above then are not allowed")
-def train(registry_dir: Path, policies: Path | None, claims: Path | None, cpi: Path | None,
-          pricing: Path | None, base_year: int | None, missing_index: str, seed: int, name: str,
+def train(product: str, mlflow_uri: str | None, registry_dir: Path, policies: Path | None,
+          claims: Path | None, cpi: Path | None, pricing: Path | None, base_year: int | None,
+          missing_index: str, seed: int, name: str,
           stage: str | None, actor: str, claims_threshold: float | None,
           env: str | None) -> None:
     """Train the Poisson GLM and the gradient-boosted model and register both.
@@ -92,6 +100,20 @@ def train(registry_dir: Path, policies: Path | None, claims: Path | None, cpi: P
     Two new versions of NAME are registered, the GLM first, each with its training
     report (report.md) and Q-Q plots beside model.onnx.
     """
+    if mlflow_uri:
+        from quoteflow.training.tracking import TrackingError, check_reachable
+
+        try:
+            check_reachable(mlflow_uri)
+        except TrackingError as e:
+            raise click.ClickException(str(e)) from e
+    if product != "motor":
+        if any(v is not None for v in (policies, claims, cpi, pricing, base_year)):
+            raise click.UsageError("--policies, --claims, --cpi, --pricing and --base-year "
+                                   "are motor's data options")
+        _train_product(product, registry_dir, seed, None if name == "motor" else name,
+                       stage == "Staging", actor, mlflow_uri)
+        return
     from tqdm import tqdm
 
     from quoteflow.products.motor.pricing import PricingConfigError
@@ -154,4 +176,36 @@ def train(registry_dir: Path, policies: Path | None, claims: Path | None, cpi: P
                    f"{mv.metadata['severity']['mean']:,.0f} {mv.metadata['pricing']['currency']}"
                    f"  stage {'Staging' if stage else 'None'}")
         click.echo(f"  report: {mv.path / 'report.md'}")
+    _log_to_mlflow(mlflow_uri, versions)
+    click.echo(f"done in {time.monotonic() - started:.1f} s")
+
+
+def _log_to_mlflow(uri: str | None, versions: list[Any]) -> None:
+    if not uri:
+        return
+    from quoteflow.training import tracking
+
+    for run in tracking.log_versions(uri, versions):
+        click.echo(f"mlflow {uri}: version {run.registry_version} is run {run.run_id}, "
+                   f"MLflow model version {run.model_version}")
+
+
+def _train_product(product: str, registry_dir: Path, seed: int, name: str | None,
+                   to_staging: bool, actor: str, mlflow_uri: str | None) -> None:
+    """A product package's own training (products.<name>.PRODUCT.train_and_register)."""
+    import importlib
+
+    started = time.monotonic()
+    p = importlib.import_module(f"quoteflow.products.{product}").PRODUCT
+    options = {"seed": seed, "to_staging": to_staging, "actor": actor}
+    try:
+        versions = p.train_and_register(registry_dir, **options, **({"name": name} if name
+                                                                     else {}))
+    except (RegistryError, ValueError) as e:
+        raise click.ClickException(str(e)) from e
+    for mv in versions:
+        click.echo(f"registered {mv.name}:{mv.version} {mv.metadata.get('model_type', ''):<22} "
+                   f"stage {'Staging' if to_staging else 'None'}")
+        click.echo(f"  report: {mv.path / 'report.md'}")
+    _log_to_mlflow(mlflow_uri, versions)
     click.echo(f"done in {time.monotonic() - started:.1f} s")

@@ -96,7 +96,8 @@ def _posterior_section(post: uncertainty.Posterior | None, cur: str) -> list[str
         "### Parameter uncertainty",
         "",
         f"ABC: {post.samples:,} prior draws (flat within +-{uncertainty.PRIOR_WIDTH} "
-        f"likelihood standard errors of the MLE on theta), {len(post.abc_raw):,} accepted (distance <= {post.tolerance:.3f}), "
+        f"likelihood standard errors of the MLE on theta), {len(post.abc_raw):,} accepted "
+        f"(distance <= {post.tolerance:.3f}), "
         "rejection then linear regression adjustment. Summary statistics: "
         + "; ".join(uncertainty.SUMMARIES[:3] if not post.fitted.splice else uncertainty.SUMMARIES)
         + ". Checked against the likelihood posterior under the same prior (importance "

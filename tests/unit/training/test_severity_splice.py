@@ -64,7 +64,7 @@ def test_threshold_rule_on_spliced_data_lands_near_the_true_splice() -> None:
 
 
 def test_model_round_trips_through_metadata_and_is_consistent() -> None:
-    _model, x = _spliced_sample(200_000, seed=4)
+    model, x = _spliced_sample(200_000, seed=4)
     again = from_metadata(model.as_metadata())
     assert again.as_metadata() == model.as_metadata()
     q = np.array([0.01, 0.5, 0.87, 0.9, 0.99, 0.995])

@@ -1,0 +1,113 @@
+"""Claim triage as the platform sees it: the ``Product`` built from this package's parts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from quoteflow.products.base import FieldProblem, Product
+from quoteflow.products.claims import contract, features, model_io, reasons
+
+_DATES = ("policy_start_date", "incident_date", "report_date")
+_COLUMN_TYPES: dict[str, Any] = {
+    "claimant_age": np.int64, "line": object, "claimed_amount": np.float64,
+    "sum_insured": np.float64, "prior_claims_3y": np.int64, "police_or_medical_report": bool,
+    "witnesses": np.int64, "documents_attached": np.int64, "incident_description": object,
+}
+# metadata keys ``shape`` reads, besides the registry's own
+REQUIRED_METADATA = ("decision_rule", "explanation")
+
+
+def probabilities_of(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(outputs["probabilities"], dtype=np.float64).reshape(-1, len(features.CLASSES))
+    return p, np.asarray(outputs["decision"]).reshape(-1).astype(np.int64)
+
+
+class ClaimsProduct(Product):
+    name = "claims"
+    public_path = "/v1/claims/triage"
+    summary = "Triage a claim at first notice of loss: valid, fraud or review"
+    sticky_field = "claim_reference"
+    answer_id_field = None
+    request_model = contract.ClaimRequest
+    response_model = contract.TriageResponse
+    prediction_model = contract.TriagePrediction
+    feature_schema_version = features.FEATURE_SCHEMA_VERSION
+    feature_names = features.FEATURE_NAMES
+    raw_features = features.RAW_FEATURES
+    model_io = model_io.MODEL_IO
+    shadow_measures = ("agreement", "probability_shift")
+
+    def columns(self, requests: Sequence[BaseModel], today: dt.date) -> features.Columns:
+        def dates(name: str) -> np.ndarray:
+            return np.array([getattr(r, name) or today for r in requests], dtype="datetime64[D]")
+
+        cols = {k: np.array([getattr(r, k) for r in requests], dtype=t)
+                for k, t in _COLUMN_TYPES.items()}
+        return features.Columns(**cols, **{d: dates(d) for d in _DATES})
+
+    def errors(self, columns: features.Columns, today: dt.date) -> list[FieldProblem]:
+        return features.errors(columns, today)
+
+    def features(self, columns: features.Columns) -> np.ndarray:
+        return features.features(columns)
+
+    def context(self, request: BaseModel, today: dt.date) -> dict[str, Any]:
+        req: contract.ClaimRequest = request  # type: ignore[assignment]
+        return {"claim_reference": req.claim_reference, "line": req.line,
+                "report_date": (req.report_date or today).isoformat()}
+
+    def reference_edges(self) -> dict[str, list[float]]:
+        return features.reference_edges()
+
+    def shape(self, outputs: dict[str, np.ndarray], x: np.ndarray,
+              metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        """One TriagePrediction dict a row: the graph's decision and probabilities, and
+        the facts that moved the decision most (reasons.py)."""
+        missing = [k for k in REQUIRED_METADATA if k not in metadata]
+        if missing:
+            raise ValueError(f"claims model metadata lacks {', '.join(missing)}")
+        p, d = probabilities_of(outputs)
+        why = reasons.reasons(np.asarray(x), p, d, metadata)
+        return [{"decision": features.CLASSES[int(d[i])],
+                 "probabilities": dict(zip(features.CLASSES, map(float, p[i]), strict=True)),
+                 "reasons": why[i]} for i in range(len(d))]
+
+    def check_warm_up(self, outputs: dict[str, np.ndarray]) -> str | None:
+        p, d = probabilities_of(outputs)
+        if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
+            return "warm-up produced probabilities outside [0, 1]"
+        if np.any(np.abs(p.sum(axis=1) - 1) > 1e-4):
+            return "warm-up probabilities do not sum to 1"
+        if np.any((d < 0) | (d >= len(features.CLASSES))):
+            return f"warm-up produced decisions outside 0..{len(features.CLASSES) - 1}"
+        return None
+
+    def compare(self, primary: dict[str, Any], shadow: dict[str, Any]) -> dict[str, float]:
+        """agreement: 1.0 when both decide alike; probability_shift: the largest absolute
+        difference between the two answers' class probabilities."""
+        shift = max(abs(float(primary["probabilities"][c]) - float(shadow["probabilities"][c]))
+                    for c in features.CLASSES)
+        return {"agreement": float(primary["decision"] == shadow["decision"]),
+                "probability_shift": shift}
+
+    def judge(self, chunk: Any, csv: bool, today: dt.date, default_date: dt.date) -> Any:
+        from quoteflow.products.claims import batch  # pyarrow: the batch extra only
+
+        return batch.judge(chunk, csv, today, default_date, self.columns)
+
+    def batch_columns(self, columns: Any, outputs: dict[str, np.ndarray], x: np.ndarray,
+                      metadata: dict[str, Any]) -> dict[str, Any]:
+        from quoteflow.products.claims import batch
+
+        rows = self.shape(outputs, x, metadata)
+        return batch.scored_columns(outputs, [r["reasons"] for r in rows])
+
+    def train_and_register(self, registry_dir: Any, **options: Any) -> list[Any]:
+        from quoteflow.products.claims.training import train_and_register  # training extra
+
+        return train_and_register(registry_dir, **options)
