@@ -14,6 +14,9 @@ kept. Erasure: ``quoteflow quotes purge --customer-key K`` deletes every row wit
 that key (rows quoted without a key cannot be tied to a person by the ledger and go
 with retention). Retention: ``quoteflow quotes purge --older-than DAYS`` deletes rows
 quoted before then, bound or not (the policy system of record keeps contracts).
+On SQLite a purge also overwrites the deleted bytes (secure_delete) and empties the
+WAL; on PostgreSQL the rows' space is reclaimed by (auto)vacuum, and backups or WAL
+archives keep them for their own retention period.
 """
 
 from quoteflow.ledger.outcomes import (

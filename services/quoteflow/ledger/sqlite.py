@@ -124,6 +124,7 @@ class SqliteStore(GroupCommitMixin):
             raise RuntimeError(f"{self.path}: SQLite refused WAL mode (got {mode}); "
                                "put the ledger on a local file system")
         conn.execute("PRAGMA synchronous=FULL")  # WAL + FULL: every COMMIT is fsync'd
+        conn.execute("PRAGMA secure_delete=ON")  # erasure zeroes the deleted rows' bytes
         if not writer:
             conn.execute("PRAGMA query_only=ON")
         return conn
@@ -207,7 +208,11 @@ class SqliteStore(GroupCommitMixin):
 
     def _delete(self, where: str, arg: str) -> int:
         assert self._w is not None
-        return self._w.execute("DELETE FROM quotes WHERE " + where, (arg,)).rowcount
+        n = self._w.execute("DELETE FROM quotes WHERE " + where, (arg,)).rowcount
+        # the WAL still holds the rows' old pages: copy back and empty it (best effort:
+        # a reader in the middle of a read keeps it until the next checkpoint)
+        self._w.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return n
 
     async def purge_customer(self, customer_key: str) -> int:
         return await self._on(self._wexec, self._delete, "customer_key = ?", customer_key)

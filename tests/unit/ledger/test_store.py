@@ -190,6 +190,10 @@ def test_purge_by_customer_and_by_age(ledger_url: str) -> None:
             left = [r.quote_id async for r in store.export(T0 - 1000 * DAY, T0 + 10 * DAY)]
             assert left == ["q000003"]
     run(main())
+    if ledger_url.startswith("sqlite"):  # erased means gone from the file, not just hidden
+        path = sqlite_backend.sqlite_path(ledger_url)
+        data = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        assert b"erase-me" not in data and b"keep" in data
 
 
 def test_export_pages_through_a_period_in_order(ledger_url: str,
