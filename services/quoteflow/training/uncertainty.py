@@ -216,7 +216,7 @@ def abc(x: np.ndarray, fitted: SeverityModel, seed: int, samples: int = ABC_SAMP
     finite = np.all(np.isfinite(sims), axis=1)
     mad = np.median(np.abs(sims[finite] - np.median(sims[finite], axis=0)), axis=0)
     dist = np.where(finite, np.sqrt((((sims - s_obs) / mad) ** 2).sum(axis=1)), np.inf)
-    keep = np.argsort(dist, kind="stable")[:int(round(accept * samples))]
+    keep = np.argsort(dist, kind="stable")[:round(accept * samples)]
     d = sims[keep] - s_obs
     design = np.column_stack([np.ones(len(keep)), d])
     beta, *_ = np.linalg.lstsq(design, prior[keep], rcond=None)

@@ -39,7 +39,7 @@ def _spliced_sample(n: int, seed: int) -> tuple[SeverityModel, np.ndarray]:
 
 
 def test_spliced_fit_recovers_body_and_tail_with_standard_errors() -> None:
-    model, x = _spliced_sample(8000, seed=2)
+    _model, x = _spliced_sample(8000, seed=2)
     assert x.min() >= T
     u = TRUE_SPLICE.threshold
     y = x[x > u] - u
@@ -87,7 +87,7 @@ def test_abc_posterior_agrees_with_the_likelihood_posterior() -> None:
     the importance sampler's sd/sqrt(ESS); the bound allows that plus ABC's own
     approximation (a tolerance, summaries that are only nearly sufficient).
     """
-    model, x = _spliced_sample(3000, seed=5)
+    _model, x = _spliced_sample(3000, seed=5)
     u = TRUE_SPLICE.threshold
     y = x[x > u] - u
     choice = splice.ThresholdChoice([], splice.Candidate(u, severity_fit.fit_gpd(y), y.mean()))
