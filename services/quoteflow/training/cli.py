@@ -160,10 +160,10 @@ def train(registry_dir: Path, policies: Path | None, claims: Path | None, cpi: P
                f"outside the rating domain and not used{f' ({reasons})' if reasons else ''}; "
                f"claims: {td['claims']:,}")
     for mv in versions:
-        m = mv.metadata["metrics"]
+        m, sev = mv.metadata["metrics"], mv.metadata["severity"]
         click.echo(f"registered {mv.name}:{mv.version} {mv.metadata['model_type']:<22} "
                    f"test deviance {m['poisson_deviance_test']:.5f}  severity "
-                   f"{mv.metadata['severity'].get('label', mv.metadata['severity']['family'])} mean "
+                   f"{sev.get('label', sev['family'])} mean "
                    f"{mv.metadata['severity']['mean']:,.0f} {mv.metadata['pricing']['currency']}"
                    f"  stage {'Staging' if stage else 'None'}")
         click.echo(f"  report: {mv.path / 'report.md'}")
