@@ -38,6 +38,34 @@ def _config_options(cfg: QuoteflowConfig) -> dict[str, Any]:
             "quote_validity_days": p.quote_validity_days}
 
 
+def _train_options(env: str | None, policies: Path | None, claims: Path | None,
+                   cpi: Path | None, pricing: Path | None, claims_threshold: float | None
+                   ) -> tuple[tuple[Path | None, Path | None, Path | None], dict[str, Any]]:
+    """(policies, claims, cpi) and pipeline options from --env or the file options."""
+    from quoteflow.training import severity_pipeline
+
+    if env is not None:
+        given = [o for o, v in (("--policies", policies), ("--claims", claims), ("--cpi", cpi),
+                                ("--pricing", pricing), ("--claims-threshold",
+                                                         claims_threshold)) if v is not None]
+        if given:
+            raise click.UsageError(f"--env takes the data from the configuration; drop "
+                                   f"{', '.join(given)}")
+        cfg = _load_config(env)
+        d = cfg.training.data
+        return (d.policies, d.claims, d.cpi), _config_options(cfg)
+    if claims is None and claims_threshold is not None:
+        raise click.UsageError("--claims-threshold is the threshold of a --claims file; the "
+                               "shipped claims' threshold is in data/config/base.yaml")
+    options: dict[str, Any] = {}
+    if claims is not None and claims_threshold:
+        base = severity_pipeline.default_settings(True)
+        options["severity_settings"] = severity_pipeline.SeveritySettings(
+            claims_threshold, base.families, base.splice, base.posterior, base.abc_samples,
+            base.abc_acceptance)
+    return (policies, claims, cpi), options
+
+
 @click.command("validate-config", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--env", "env", help="environment file to merge over base.yaml (dev, prod); "
               "none: base.yaml alone")
@@ -117,31 +145,15 @@ def train(product: str, mlflow_uri: str | None, registry_dir: Path, policies: Pa
     from tqdm import tqdm
 
     from quoteflow.products.motor.pricing import PricingConfigError
-    from quoteflow.training import pipeline, severity_pipeline
+    from quoteflow.training import pipeline
     from quoteflow.training.inflation import IndexingError
     from quoteflow.training.schema import DataError
 
-    options: dict[str, Any] = {}
+    files, options = _train_options(env, policies, claims, cpi, pricing, claims_threshold)
     if env is not None:
-        given = [o for o, v in (("--policies", policies), ("--claims", claims), ("--cpi", cpi),
-                                ("--pricing", pricing), ("--claims-threshold",
-                                                         claims_threshold)) if v is not None]
-        if given:
-            raise click.UsageError(f"--env takes the data from the configuration; drop "
-                                   f"{', '.join(given)}")
-        cfg = _load_config(env)
-        d = cfg.training.data
-        policies, claims, cpi = d.policies, d.claims, d.cpi
-        seed, name, missing_index = cfg.training.seed, cfg.training.name, d.missing_index
-        options = _config_options(cfg)
-    elif claims is not None:
-        base = severity_pipeline.default_settings(True)
-        options["severity_settings"] = (severity_pipeline.SeveritySettings(
-            claims_threshold, base.families, base.splice, base.posterior, base.abc_samples,
-            base.abc_acceptance) if claims_threshold else None)
-    elif claims_threshold is not None:
-        raise click.UsageError("--claims-threshold is the threshold of a --claims file; the "
-                               "shipped claims' threshold is in data/config/base.yaml")
+        cfg = _load_config(env).training
+        seed, name, missing_index = cfg.seed, cfg.name, cfg.data.missing_index
+    policies, claims, cpi = files
     started = time.monotonic()
     with tqdm(total=len(pipeline.STEPS), unit="step", desc="train", leave=False) as bar:
         first = [True]
@@ -169,10 +181,10 @@ def train(product: str, mlflow_uri: str | None, registry_dir: Path, policies: Pa
                f"outside the rating domain and not used{f' ({reasons})' if reasons else ''}; "
                f"claims: {td['claims']:,}")
     for mv in versions:
-        m = mv.metadata["metrics"]
+        m, sev = mv.metadata["metrics"], mv.metadata["severity"]
         click.echo(f"registered {mv.name}:{mv.version} {mv.metadata['model_type']:<22} "
                    f"test deviance {m['poisson_deviance_test']:.5f}  severity "
-                   f"{mv.metadata['severity']['family']} mean "
+                   f"{sev.get('label', sev['family'])} mean "
                    f"{mv.metadata['severity']['mean']:,.0f} {mv.metadata['pricing']['currency']}"
                    f"  stage {'Staging' if stage else 'None'}")
         click.echo(f"  report: {mv.path / 'report.md'}")

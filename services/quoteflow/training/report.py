@@ -99,7 +99,7 @@ def _posterior_section(post: uncertainty.Posterior | None, cur: str) -> list[str
         f"likelihood standard errors of the MLE on theta), {len(post.abc_raw):,} accepted "
         f"(distance <= {post.tolerance:.3f}), "
         "rejection then linear regression adjustment. Summary statistics: "
-        + "; ".join(uncertainty.SUMMARIES[:3] if not post.fitted.splice else uncertainty.SUMMARIES)
+        + "; ".join(uncertainty.SUMMARIES if post.fitted.splice else uncertainty.SUMMARIES[:3])
         + ". Checked against the likelihood posterior under the same prior (importance "
         f"sampling from the Laplace approximation; effective sample size {post.lik_ess:,.0f}).",
         "",
