@@ -40,6 +40,7 @@ def build(model: Any, weights: np.ndarray, cost: np.ndarray,
     onx = convert_sklearn(model, initial_types=[(INPUT, FloatTensorType([None, N_FEATURES]))],
                           target_opset=TARGET_OPSET, options={id(model): {"zipmap": False}})
     g = onx.graph
+    g.name = "claims_triage"  # skl2onnx names the graph with a random uuid: same bytes
     probs = next(o.name for o in g.output if o.name != "label")
     del g.output[:]
     g.initializer.extend([
