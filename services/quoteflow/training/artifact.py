@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import platform
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-
-from quoteflow.products.motor import features
 
 LIBRARIES = ("quoteflow", "numpy", "scipy", "scikit-learn", "pandas", "skl2onnx", "onnx",
              "onnxruntime", "protobuf")
@@ -26,20 +25,23 @@ def data_fingerprint(files: list[Path]) -> tuple[str, dict[str, str]]:
     return total.hexdigest(), each
 
 
-def reference_histograms(x: np.ndarray) -> dict[str, dict[str, list[float] | list[int]]]:
-    """Counts of the training rows per schema-fixed bin, for each raw feature (drift/PSI)."""
-    edges = features.reference_edges()
+def reference_histograms(x: np.ndarray, feature_names: Sequence[str],
+                         edges: Mapping[str, Sequence[float]]
+                         ) -> dict[str, dict[str, list[float] | list[int]]]:
+    """Counts of the training rows per schema-fixed bin, for each raw feature (drift/PSI).
+
+    ``edges`` is the product's ``reference_edges()``: one entry per raw feature."""
     out: dict[str, dict[str, list[float] | list[int]]] = {}
-    for name in features.RAW_FEATURES:
-        col = x[:, features.FEATURE_NAMES.index(name)].astype(np.float64)
+    for name in edges:
+        col = x[:, list(feature_names).index(name)].astype(np.float64)
         counts, _ = np.histogram(col, bins=np.asarray(edges[name], dtype=np.float64))
         out[name] = {"edges": list(edges[name]), "counts": [int(c) for c in counts]}
     return out
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(libraries: Sequence[str] = LIBRARIES) -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for lib in LIBRARIES:
+    for lib in libraries:
         try:
             versions[lib] = importlib.metadata.version(lib)
         except importlib.metadata.PackageNotFoundError:

@@ -198,7 +198,8 @@ def _metadata(tm: TrainedModel, result: TrainingResult, deviances: dict[str, flo
                                             "ks_statistic": f.ks_statistic,
                                             "ks_pvalue": f.ks_pvalue}
                                  for f in result.severity_fits}},
-        "reference_histograms": artifact.reference_histograms(data.x[data.split.train]),
+        "reference_histograms": artifact.reference_histograms(
+            data.x[data.split.train], features.FEATURE_NAMES, features.reference_edges()),
         "pricing": data.pricing.as_metadata(),
         "severity": {**result.chosen.as_metadata(), "choice_rule": severity.CHOICE_RULE,
                      "currency": data.pricing.currency,

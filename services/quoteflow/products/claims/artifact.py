@@ -8,36 +8,13 @@ import numpy as np
 
 from quoteflow.products.claims import decision, explain, generator, model_io, report
 from quoteflow.products.claims import features as F
+from quoteflow.training import artifact as shared
 
 if TYPE_CHECKING:
     from quoteflow.products.claims.training import Prepared, Trained
 
 LIBRARIES = ("quoteflow", "numpy", "scikit-learn", "skl2onnx", "onnx", "onnxruntime",
              "protobuf")
-
-
-def reference_histograms(x: np.ndarray) -> dict[str, dict[str, list[float] | list[int]]]:
-    """Training rows per schema-fixed bin, for each raw feature (drift / PSI)."""
-    edges = F.reference_edges()
-    out: dict[str, dict[str, list[float] | list[int]]] = {}
-    for name in F.RAW_FEATURES:
-        col = x[:, F.FEATURE_NAMES.index(name)].astype(np.float64)
-        counts, _ = np.histogram(col, bins=np.asarray(edges[name], dtype=np.float64))
-        out[name] = {"edges": list(edges[name]), "counts": [int(c) for c in counts]}
-    return out
-
-
-def library_versions() -> dict[str, str]:
-    import importlib.metadata
-    import platform
-
-    versions = {"python": platform.python_version()}
-    for lib in LIBRARIES:
-        try:
-            versions[lib] = importlib.metadata.version(lib)
-        except importlib.metadata.PackageNotFoundError:
-            versions[lib] = "not installed"
-    return versions
 
 
 def metadata(tm: Trained, data: Prepared, bayes: dict[str, Any],
@@ -63,8 +40,9 @@ def metadata(tm: Trained, data: Prepared, bayes: dict[str, Any],
                     "onnx_parity": tm.parity},
         "decision_rule": decision.rule_metadata(data.config, tm.weights),
         "explanation": tm.explanation,
-        "reference_histograms": reference_histograms(data.x[data.train]),
-        "library_versions": library_versions(),
+        "reference_histograms": shared.reference_histograms(
+            data.x[data.train], F.FEATURE_NAMES, F.reference_edges()),
+        "library_versions": shared.library_versions(LIBRARIES),
         "seed": data.seed,
         "onnx": {"input": model_io.INPUT, "outputs": list(model_io.OUTPUTS)},
     }
