@@ -13,7 +13,9 @@
 # under us. (Production registries should pin the digest as well: @sha256:...)
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 # OCI labels of every image (scripts/build-images.sh passes the git revision and
-# origin); declared in each image's last layers so a new revision rebuilds no layer.
+# origin); declared in each image's last steps so a new revision rebuilds no real layer.
+# The `RUN true` before each LABEL is for buildah 1.28, which keys a cached LABEL step
+# on its unexpanded text (a rebuild kept the old revision) but a RUN step on the ARGs.
 ARG VERSION=0.1.0 REVISION=unknown SOURCE=unknown
 
 # --- base: a venv owned by root, a non-root runtime user --------------------------
@@ -83,6 +85,7 @@ RUN pip install --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
 ENV QUOTEFLOW_PREPROCESS_HOST=0.0.0.0 QUOTEFLOW_PREPROCESS_PORT=8080
 EXPOSE 8080 9090
 ARG VERSION REVISION SOURCE
+RUN true
 LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \
       org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-preprocess
 USER 10001:10001
@@ -98,6 +101,7 @@ ENV QUOTEFLOW_INFERENCE_HOST=0.0.0.0 QUOTEFLOW_INFERENCE_PORT=8080 \
     QUOTEFLOW_INFERENCE_REGISTRY_DIR=/models
 EXPOSE 8080 9090
 ARG VERSION REVISION SOURCE
+RUN true
 LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \
       org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-inference
 USER 10001:10001
@@ -109,6 +113,7 @@ RUN pip install --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
 ENV QUOTEFLOW_ROUTER_HOST=0.0.0.0 QUOTEFLOW_ROUTER_PORT=8080
 EXPOSE 8080 9090
 ARG VERSION REVISION SOURCE
+RUN true
 LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \
       org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-router
 USER 10001:10001
@@ -121,6 +126,7 @@ COPY --from=danish /data/danishuni.rda /opt/quoteflow/data/danishuni.rda
 # QUOTEFLOW_DATA_DIR: where the training code looks for danishuni.rda (training/paths.py).
 ENV QUOTEFLOW_DATA_DIR=/opt/quoteflow/data MPLCONFIGDIR=/tmp/matplotlib
 ARG VERSION REVISION SOURCE
+RUN true
 LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \
       org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-training
 USER 10001:10001
@@ -139,6 +145,7 @@ RUN quoteflow train --registry /registry --stage Staging
 FROM base AS models
 COPY --from=trained --chown=10001:10001 /registry /registry
 ARG VERSION REVISION SOURCE
+RUN true
 LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \
       org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-models
 USER 10001:10001
