@@ -56,6 +56,10 @@ def train(product: str, mlflow_uri: str | None, registry_dir: Path, policies: Pa
     French motor policies) for frequency and the Danish fire losses for severity.
     Two new versions of NAME are registered, the GLM first, each with its training
     report (report.md) and Q-Q plots beside model.onnx.
+
+    With --product claims it trains claim triage's logistic regression and
+    gradient-boosted trees on generated claims instead (products/claims/training.py).
+    With --mlflow each new version is also an MLflow run and model version.
     """
     if mlflow_uri:
         from quoteflow.training.tracking import TrackingError, check_reachable

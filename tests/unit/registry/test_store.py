@@ -60,8 +60,8 @@ def test_files_are_read_only_and_extra_files_are_stored(tmp_path: Path) -> None:
 def test_required_metadata_and_names_are_checked(tmp_path: Path) -> None:
     r = Registry(tmp_path)
     incomplete = meta()
-    del incomplete["pricing"]
-    with pytest.raises(ArtifactError, match="lacks pricing"):
+    del incomplete["metrics"]
+    with pytest.raises(ArtifactError, match="lacks metrics"):
         r.register("motor", b"x", incomplete)
     with pytest.raises(RegistryError, match="must match"):
         r.register("Motor!", b"x", meta())

@@ -91,3 +91,23 @@ def test_each_version_is_an_mlflow_model_version_tagged_with_ours(
         ours[tags["quoteflow.registry_version"]] = tags["quoteflow.onnx_sha256"]
     assert ours == {n: registry.get("claims", n).sha256 for n in registry.versions("claims")}
     assert len(ours) == 2
+
+
+def test_any_product_is_tracked_motor_included(mlflow_server: str, tmp_path: Path) -> None:
+    # a version from before products were named in metadata: motor's, by its model name
+    meta = {"feature_schema_version": "1", "feature_names": ["a"], "seed": 7,
+            "training_data_sha256": "0" * 64, "reference_histograms": {},
+            "library_versions": {}, "model_type": "poisson_glm",
+            "metrics": {"poisson_deviance_test": 0.31, "split": {"test_rows": 5000}}}
+    mv = Registry(tmp_path).register("motor", b"not really onnx", meta)
+    (run,) = tracking.log_versions(mlflow_server, [mv])
+    api = f"{mlflow_server}/api/2.0/mlflow"
+    got = httpx.get(f"{api}/runs/get", params={"run_id": run.run_id}).json()["run"]
+    metrics = {m["key"]: m["value"] for m in got["data"]["metrics"]}
+    assert metrics == {"poisson_deviance_test": 0.31, "split.test_rows": 5000.0}
+    exp = httpx.get(f"{api}/experiments/get", params={"experiment_id": run.experiment_id}
+                    ).json()["experiment"]
+    assert exp["name"] == "quoteflow-motor"
+    (version,) = httpx.get(f"{api}/model-versions/search", params={
+        "filter": "name='motor'"}).json()["model_versions"]
+    assert {t["key"]: t["value"] for t in version["tags"]}["quoteflow.onnx_sha256"] == mv.sha256
