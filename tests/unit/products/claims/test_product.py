@@ -127,3 +127,15 @@ def test_judge_rejects_with_the_live_messages_and_batch_matches_live(
     assert scored["decision"].tolist() == [r["decision"] for r in live]
     assert np.allclose(scored["probability_fraud"], [r["probabilities"]["fraud"] for r in live])
     assert scored["reasons"].tolist() == [" | ".join(r["reasons"]) for r in live]
+
+
+def test_the_serving_core_imports_no_web_framework_nor_training_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from quoteflow.products.claims import PRODUCT; "
+            "print(sorted(m for m in ('fastapi', 'starlette', 'sklearn', 'skl2onnx', 'onnx', "
+            "'matplotlib', 'pyarrow', 'mlflow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
