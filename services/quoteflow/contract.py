@@ -1,68 +1,14 @@
-"""Wire schemas shared by every service: the quote request, the feature batch, the quote.
+"""Wire schemas of the platform, shared by every product: errors, predict batches, models.
 
-Types and shapes are checked here (pydantic); business rules (ages, rated ranges)
-live in ``features.quote_errors`` so that batch scoring reports the same messages.
+A product's own schemas (its request, its prediction row, its public answer) live in
+its package (``products/<name>/contract.py``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
-
-from quoteflow.features import AREAS, BRANDS, FEATURE_SCHEMA_VERSION, N_FEATURES
-
-Area = Literal[AREAS]  # type: ignore[valid-type]
-Brand = Literal[BRANDS]  # type: ignore[valid-type]
-
-QUOTE_EXAMPLE = {
-    "driver_birth_date": "1985-04-12",
-    "vehicle_first_registration_date": "2019-09-01",
-    "vehicle_power": 6,
-    "vehicle_brand": "B12",
-    "area": "C",
-    "bonus_malus": 50,
-    "customer_key": "cust-0001",
-    "quote_date": "2026-11-23",
-}
-
-
-class QuoteRequest(BaseModel):
-    """What the website sends. Ages are derived at the quote date, never typed in."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [QUOTE_EXAMPLE]})
-
-    driver_birth_date: dt.date
-    vehicle_first_registration_date: dt.date
-    vehicle_power: int = Field(strict=True, description="fiscal horsepower")
-    vehicle_brand: Brand
-    area: Area = Field(description="A (rural) .. E (dense urban)")
-    bonus_malus: int = Field(strict=True, description="French bonus-malus coefficient x100")
-    customer_key: str | None = Field(
-        default=None, min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$",
-        description="stable key of the customer: keeps them on one model during a rollout",
-    )
-    quote_date: dt.date | None = Field(default=None, description="defaults to today (UTC)")
-
-    @field_validator("driver_birth_date", "vehicle_first_registration_date", "quote_date",
-                     mode="before")
-    @classmethod
-    def _date_is_text(cls, v: Any) -> Any:
-        # lax pydantic reads a number as a Unix timestamp: 0 would be 1970-01-01
-        if isinstance(v, int | float):
-            raise PydanticCustomError("date_type", "Input should be a date as text, YYYY-MM-DD")
-        return v
-
-    @field_validator("vehicle_power", "bonus_malus", mode="before")
-    @classmethod
-    def _int_fits_a_float(cls, v: Any) -> Any:
-        # the rated ranges are checked in float64 (quote_errors): 10**30 gets the range
-        # message there, a 4,000-digit integer cannot even be converted: refused here
-        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**308:
-            raise PydanticCustomError("int_too_large", "Input is far outside any rated range")
-        return v
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class FieldError(BaseModel):
@@ -75,36 +21,16 @@ class ValidationErrorBody(BaseModel):
     detail: list[FieldError]
 
 
-class FeaturesResponse(BaseModel):
-    """preprocess -> router: the model input for one quote."""
-
-    schema_version: str = FEATURE_SCHEMA_VERSION
-    features: list[float] = Field(min_length=N_FEATURES, max_length=N_FEATURES)
-    customer_key: str | None = None
-    quote_date: dt.date
-
-
 class PredictRequest(BaseModel):
     """router -> inference: a batch of feature vectors of one schema version."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"schema_version": FEATURE_SCHEMA_VERSION,
-                                         "features": [[0.0] * N_FEATURES]}]},
+        json_schema_extra={"examples": [{"schema_version": "1", "features": [[0.0, 1.0]]}]},
     )
 
     schema_version: str
     features: list[list[float]] = Field(min_length=1, max_length=10_000)
-
-
-class PriceBreakdown(BaseModel):
-    expected_frequency: float = Field(description="claims per policy-year")
-    expected_severity: float = Field(description="mean claim amount")
-    pure_premium: float
-    expense_loading: float = Field(description="fraction added for expenses")
-    profit_loading: float = Field(description="fraction added for profit")
-    minimum_premium: float
-    minimum_applied: bool
 
 
 class ModelRef(BaseModel):
@@ -113,26 +39,18 @@ class ModelRef(BaseModel):
     sha256: str
 
 
-class Prediction(BaseModel):
-    premium: float
-    breakdown: PriceBreakdown
-
-
 class PredictResponse(BaseModel):
+    """inference -> router; ``predictions`` rows are the product's prediction model."""
+
+    model_config = ConfigDict(extra="allow")  # product-level fields (motor: currency)
+
     model: ModelRef
-    currency: str
-    predictions: list[Prediction]
+    predictions: list[dict[str, Any]]
 
 
-class QuoteModel(BaseModel):
+class ModelColor(BaseModel):
+    """Which model answered, and on which color."""
+
     name: str
     version: str
     color: Literal["blue", "green"]
-
-
-class QuoteResponse(BaseModel):
-    quote_id: str
-    premium: float
-    currency: str
-    breakdown: PriceBreakdown
-    model: QuoteModel

@@ -1,7 +1,7 @@
 """Transport helpers shared by the three services: JSON bytes in and out, probes, metrics.
 
 Hot endpoints read the raw body and answer with orjson bytes: on this machine a
-pydantic response model costs several times the whole inference (FINDINGS.md).
+pydantic response model costs several times the whole inference (measured on 2 cores).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 JSON = "application/json"
@@ -57,7 +58,10 @@ class FastPathAPI(FastAPI):
         if scope["type"] == "http" and scope["method"] == "POST":
             handler = self.fast_routes.get(scope["path"])
             if handler is not None:
-                response = await handler(Request(scope, receive))
+                try:
+                    response = await handler(Request(scope, receive))
+                except ClientDisconnect:  # the caller gave up (a shadow call's timeout)
+                    return
                 await response(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
@@ -126,15 +130,6 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
         return node
 
     return inline(schema)
-
-
-def validation_errors(e: ValidationError) -> list[dict[str, Any]]:
-    """pydantic errors as the API's field list: loc, msg, type, one entry per problem."""
-    out = []
-    for err in e.errors(include_url=False):
-        loc = ["body", *err["loc"]] if err["type"] != "json_invalid" else ["body"]
-        out.append({"loc": loc, "msg": err["msg"], "type": err["type"]})
-    return out
 
 
 def probes(ready: Callable[[], tuple[bool, dict[str, Any]]],

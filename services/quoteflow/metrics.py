@@ -44,6 +44,20 @@ SHADOW_FAILED = Counter(
 SHADOW_RATIO = Histogram(
     "quoteflow_shadow_premium_ratio", "Green premium divided by Blue premium on shadowed quotes",
     buckets=RATIO_BUCKETS)
+SHADOW_MEASURE = Histogram(
+    "quoteflow_shadow_measure", "A product's other shadow measures of Green against Blue "
+    "(claims: decision agreement 0/1, probability shift)", ["measure"],
+    buckets=(0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 0.99, 1.0))
+# Measures with a metric of their own (the rules, the dashboard and rollout gates read it).
+SHADOW_MEASURES = {"premium_ratio": SHADOW_RATIO}
+
+
+def observe_shadow(measures: dict[str, float]) -> None:
+    for name, value in measures.items():
+        hist = SHADOW_MEASURES.get(name)
+        (hist if hist is not None else SHADOW_MEASURE.labels(name)).observe(value)
+
+
 TRAFFIC_GREEN_WEIGHT = Gauge(
     "quoteflow_traffic_green_weight_percent", "Share of live traffic assigned to Green, percent")
 TRAFFIC_SHADOW_ENABLED = Gauge(

@@ -1,6 +1,6 @@
 """`quoteflow serve <service>`: run one service under uvicorn.
 
-uvloop + httptools and no access log: the levers FINDINGS.md measured. SIGTERM is
+uvloop + httptools and no access log: the levers measured on this kind of machine. SIGTERM is
 uvicorn's graceful shutdown: stop accepting, finish in-flight requests (up to the
 drain timeout), then run the app's shutdown.
 """

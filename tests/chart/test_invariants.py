@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from quoteflow.contract import QuoteRequest
+from quoteflow.products.motor.contract import QuoteRequest
 from quoteflow.router.policy import parse_policy
 from tests.chart.chartlib import (
     CHART,

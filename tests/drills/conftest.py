@@ -1,10 +1,17 @@
-"""Drill figures in the test summary: `pytest -q` hides a passing test's output."""
+"""Drill figures in the test summary: `pytest -q` hides a passing test's output. Every
+drill fails on an unexpected error record in a service's log (tests/service_logs.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.drills.load import DRILL_LINES
+from tests.service_logs import (  # noqa: F401  (fixtures and hook used by pytest)
+    pytest_configure,
+    service_log_scanner,
+    service_logs_clean,
+    service_logs_clean_module,
+)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

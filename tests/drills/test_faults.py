@@ -143,6 +143,7 @@ def garbage_with_matching_sha(version_dir: Path) -> None:
 @pytest.mark.parametrize(("damage", "reason"), [(flip_one_byte, "sha256"),
                                                 (garbage_with_matching_sha, "protobuf")],
                          ids=["tampered", "corrupted"])
+@pytest.mark.expect_log_errors(r"^inference-green: model not loaded")
 def test_damaged_model_is_refused_and_blue_keeps_serving(
         trained_registry: Path, tmp_path: Path, damage: Callable[[Path], None],
         reason: str) -> None:

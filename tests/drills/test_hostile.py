@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from quoteflow.features import FEATURE_SCHEMA_VERSION, N_FEATURES
 from quoteflow.local.stack import Stack
+from quoteflow.products.motor.features import FEATURE_SCHEMA_VERSION, N_FEATURES
 from tests.drills.load import DrillLoad, report, rss_mib, stack_memory
 from tests.e2e.helpers import TOKEN, make_stack, quote_body
 

@@ -12,8 +12,8 @@ from typing import Any, NamedTuple
 
 import aiohttp
 
-from quoteflow.contract import QUOTE_EXAMPLE
 from quoteflow.local.stack import Stack, StackConfig
+from quoteflow.products.motor.contract import QUOTE_EXAMPLE
 
 TOKEN = "test-admin-token"
 

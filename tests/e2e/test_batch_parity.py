@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from quoteflow.batch.cli import score
-from quoteflow.features import AREAS, BRANDS
 from quoteflow.local.stack import Stack
+from quoteflow.products.motor.features import AREAS, BRANDS
 from tests.e2e.helpers import make_stack, post_quotes, run
 
 ROWS = 10_000

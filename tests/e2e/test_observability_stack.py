@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from quoteflow.features import AREAS, BRANDS
 from quoteflow.local.stack import Stack
 from quoteflow.observability.prometheus import PrometheusProcess, start_prometheus
+from quoteflow.products.motor.features import AREAS, BRANDS
 from tests.e2e.helpers import make_stack, post_quotes, quote_body
 from tests.observability.helpers import dashboard_queries, load_rules
 

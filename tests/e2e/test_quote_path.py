@@ -109,6 +109,7 @@ def test_shadow_changes_nothing_in_the_answer_and_records_the_ratio(stack: Stack
     assert (green_sent, blue_sent) == (300 - served_green, served_green)
 
 
+@pytest.mark.expect_log_errors(r"^router: traffic policy refused")
 def test_policy_hot_reload_and_invalid_policy_kept_out(stack: Stack) -> None:
     url = stack.config.url("router")
     path = stack.config.policy_file

@@ -114,6 +114,7 @@ def test_router_refuses_admin_writes_when_the_configmap_rules(
     assert status == 409 and "ConfigMap" in body["detail"]
 
 
+@pytest.mark.expect_log_errors(r"^router: traffic policy refused")
 def test_invalid_configmap_change_is_refused_and_reported(
         cluster: Cluster) -> None:
     api, kcfg, urls, _ = cluster

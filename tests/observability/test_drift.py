@@ -14,8 +14,8 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-from quoteflow.features import RAW_FEATURES, encode_area, reference_edges
 from quoteflow.observability.drift import DriftMonitor, publish_drift_metrics
+from quoteflow.products.motor.features import RAW_FEATURES, encode_area, reference_edges
 from tests.observability.helpers import RULES_FILE, alert_expr, promtool
 
 FREMTPL = Path(sysconfig.get_paths()["purelib"]) / "iblm" / "data" / "freMTPLmini.csv"
@@ -61,7 +61,7 @@ def older_drivers(x: np.ndarray) -> np.ndarray:
 
 def test_rows_from_the_reference_distribution_stay_under_0_1(reference: dict, live: np.ndarray
                                                              ) -> None:
-    m = DriftMonitor(reference)
+    m = DriftMonitor(reference, RAW_FEATURES)
     for start in range(0, len(live), 1):  # one row per request, as the live path does
         m.observe(live[start:start + 1])
     psi = m.psi()
@@ -72,7 +72,7 @@ def test_rows_from_the_reference_distribution_stay_under_0_1(reference: dict, li
 
 def test_drivers_20_years_older_push_driver_age_over_0_2(reference: dict, live: np.ndarray
                                                           ) -> None:
-    m = DriftMonitor(reference)
+    m = DriftMonitor(reference, RAW_FEATURES)
     m.observe(older_drivers(live))
     psi = m.psi()
     assert psi["driver_age"] > 0.2, psi
@@ -82,7 +82,7 @@ def test_drivers_20_years_older_push_driver_age_over_0_2(reference: dict, live: 
 def test_window_slides_over_the_last_rows_whatever_the_batch_sizes(reference: dict,
                                                                    live: np.ndarray) -> None:
     window = 97
-    m = DriftMonitor(reference, window=window)
+    m = DriftMonitor(reference, RAW_FEATURES, window=window)
     stream = np.concatenate([live[:1000], older_drivers(live[1000:])])
     seen = 0
     rng = np.random.default_rng(1)
@@ -97,7 +97,7 @@ def test_window_slides_over_the_last_rows_whatever_the_batch_sizes(reference: di
 
 
 def test_old_rows_leave_the_window(reference: dict, live: np.ndarray) -> None:
-    m = DriftMonitor(reference, window=1000)
+    m = DriftMonitor(reference, RAW_FEATURES, window=1000)
     m.observe(older_drivers(live[:1000]))
     assert m.psi()["driver_age"] > 0.2
     for i in range(1000, 2000):
@@ -106,7 +106,7 @@ def test_old_rows_leave_the_window(reference: dict, live: np.ndarray) -> None:
 
 
 def test_values_outside_the_edges_count_in_the_end_bins(reference: dict) -> None:
-    m = DriftMonitor(reference)
+    m = DriftMonitor(reference, RAW_FEATURES)
     m.observe(np.array([[5.0, -3.0, 2.0, 10.0, 0.0], [150.0, 99.0, 30.0, 400.0, 9.0],
                         [92.0, 51.0, 16.0, 157.0, 6.0]]))
     for f, counts in m.histograms().items():
@@ -114,19 +114,19 @@ def test_values_outside_the_edges_count_in_the_end_bins(reference: dict) -> None
 
 
 def test_empty_window_has_no_psi_and_bad_input_is_refused(reference: dict) -> None:
-    m = DriftMonitor(reference)
+    m = DriftMonitor(reference, RAW_FEATURES)
     assert all(math.isnan(v) for v in m.psi().values())
     with pytest.raises(ValueError, match="columns"):
         m.observe(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="lack features"):
-        DriftMonitor({"driver_age": reference["driver_age"]})
+        DriftMonitor({"driver_age": reference["driver_age"]}, RAW_FEATURES)
     bad = dict(reference, vehicle_age={"edges": [0, 1, 1], "counts": [1, 1]})
     with pytest.raises(ValueError, match="strictly increasing"):
-        DriftMonitor(bad)
+        DriftMonitor(bad, RAW_FEATURES)
 
 
 def test_publish_sets_the_psi_and_window_gauges(reference: dict, live: np.ndarray) -> None:
-    m = DriftMonitor(reference)
+    m = DriftMonitor(reference, RAW_FEATURES)
     m.observe(older_drivers(live[:600]))
     values = publish_drift_metrics(m)
     for f in RAW_FEATURES:
@@ -140,7 +140,7 @@ def test_the_drift_alert_expression_is_true_for_the_shifted_psi(
     """Feed the PSI values the monitor computed to promtool: the alert's expression
     selects driver_age for older drivers and nothing for reference-like traffic, and
     the alert fires after its `for`."""
-    shifted, calm = DriftMonitor(reference), DriftMonitor(reference)
+    shifted, calm = DriftMonitor(reference, RAW_FEATURES), DriftMonitor(reference, RAW_FEATURES)
     shifted.observe(older_drivers(live))
     calm.observe(live)
     series: list[dict[str, str]] = []

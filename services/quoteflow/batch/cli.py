@@ -11,6 +11,7 @@ from quoteflow.batch.job import DEFAULT_CHUNK_ROWS, Options, Summary, run
 from quoteflow.batch.plot import default_plot_path
 from quoteflow.batch.reader import BookError
 from quoteflow.batch.scorer import ModelLoadError
+from quoteflow.cli_options import registry_option
 from quoteflow.registry import RegistryError
 
 
@@ -21,9 +22,7 @@ from quoteflow.registry import RegistryError
               help="the book: .parquet or .csv with the quote request's fields")
 @click.option("--output", "output_path", required=True, type=click.Path(path_type=Path),
               help="priced rows: .parquet or .csv")
-@click.option("--registry", "registry_dir", type=click.Path(path_type=Path),
-              envvar="QUOTEFLOW_REGISTRY_DIR", default=Path("var/registry"), show_default=True,
-              help="model registry folder (env QUOTEFLOW_REGISTRY_DIR)")
+@registry_option
 @click.option("--rejects", "rejects_path", type=click.Path(path_type=Path),
               help="rejected rows, JSON lines [default: OUTPUT beside, .rejects.jsonl]")
 @click.option("--chunk-rows", type=click.IntRange(min=1), default=DEFAULT_CHUNK_ROWS,

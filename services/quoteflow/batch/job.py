@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from quoteflow.batch.judged import Judged
 from quoteflow.batch.pipeline import Background, prefetch
 from quoteflow.batch.plot import PremiumStats, render
 from quoteflow.batch.reader import BookError, open_book
-from quoteflow.batch.requests import Judged, judge
 from quoteflow.batch.scorer import Scorer, load_compare, load_model
 from quoteflow.batch.writer import PricedWriter, RejectWriter, default_rejects_path
 from quoteflow.registry import Registry
@@ -87,7 +87,7 @@ def run(opts: Options, progress: Progress | None = None,
 
     def prepared() -> Iterator[tuple[pa.RecordBatch, Judged, np.ndarray]]:
         for chunk in book.chunks(opts.chunk_rows):
-            judged = judge(chunk, csv, today, opts.quote_date or today)
+            judged = scorer.product.judge(chunk, csv, today, opts.quote_date or today)
             yield chunk, judged, scorer.features(judged)
 
     try:
@@ -96,8 +96,9 @@ def run(opts: Options, progress: Progress | None = None,
             for chunk, judged, x in prefetch(prepared()):
                 table = scorer.price(judged, x, offset, _carried(chunk))
                 writes.submit(table)
-                stats.add(table.column("premium").to_numpy(),
-                          table.column("compare_premium").to_numpy() if compare else None)
+                head = scorer.product.headline_column
+                stats.add(table.column(head).to_numpy(),
+                          table.column(f"compare_{head}").to_numpy() if compare else None)
                 carried = chunk.column("policy_id") if "policy_id" in chunk.schema.names else None
                 for i, body, errors in judged.rejected:
                     rejects.write(offset + i + 1, body, errors,
@@ -114,15 +115,22 @@ def run(opts: Options, progress: Progress | None = None,
         priced.abort()
         raise
     summary.rows, summary.priced = offset, priced.rows
-    if stats.rows:
-        summary.mean_premium = stats.total / stats.rows
-        if compare:
-            summary.compare_mean_premium = stats.compare_total / stats.rows
-    if opts.plot:
-        render(stats, opts.plot, f"{model.name} v{model.version}", str(model.pricing["currency"]))
-        summary.plot = opts.plot
+    _finish(summary, stats, scorer, opts.plot)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _finish(summary: Summary, stats: PremiumStats, scorer: Scorer, plot: Path | None) -> None:
+    """Means of the headline column (and of the compared version's), then the plot."""
+    if stats.rows:
+        summary.mean_premium = stats.total / stats.rows
+        if scorer.compare:
+            summary.compare_mean_premium = stats.compare_total / stats.rows
+    if plot:
+        model = scorer.model
+        render(stats, plot, f"{model.name} v{model.version}",
+               scorer.product.headline_label(model.metadata))
+        summary.plot = plot
 
 
 def _carried(chunk: pa.RecordBatch) -> pa.RecordBatch:

@@ -51,7 +51,7 @@ def _hist(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.histogram(clipped, bins=edges)[0].astype(float)
 
 
-def render(stats: PremiumStats, path: Path, title: str, currency: str) -> None:
+def render(stats: PremiumStats, path: Path, title: str, label: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display: works on a server or in CI
@@ -68,7 +68,7 @@ def render(stats: PremiumStats, path: Path, title: str, currency: str) -> None:
                 label=f"version {stats.compare_version} "
                       f"(mean {stats.compare_total / max(stats.rows, 1):,.0f})")
     ax.set_xscale("log")
-    ax.set_xlabel(f"premium ({currency}, log scale)")
+    ax.set_xlabel(label)
     ax.set_ylabel("policies")
     ax.set_title(f"Premium distribution, {stats.rows:,} policies")
     ax.legend(fontsize=8)

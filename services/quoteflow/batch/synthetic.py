@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from quoteflow.features import AREAS, BRANDS
+from quoteflow.products.motor.features import AREAS, BRANDS
 
 AREA_P = (0.05, 0.11, 0.28, 0.32, 0.24)
 BRAND_P = (0.26, 0.22, 0.08, 0.04, 0.05, 0.04, 0.31)

@@ -2,7 +2,7 @@
 
 CPU: utime + stime, children threads included, read before and after a load run; the
 difference divided by the requests served is the CPU each request cost in that process
-(what FINDINGS.md compares).
+(what the benchmark compares).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from quoteflow.features import AREAS, BRANDS, DOMAIN, LEGAL_DRIVING_AGE
+from quoteflow.products.motor.features import AREAS, BRANDS, DOMAIN, LEGAL_DRIVING_AGE
 
 AREA_W = (0.05, 0.11, 0.28, 0.32, 0.24)
 BRAND_W = (0.26, 0.22, 0.08, 0.04, 0.05, 0.04, 0.31)

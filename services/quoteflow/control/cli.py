@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 
+from quoteflow.cli_options import read_admin_token, token_file_option
 from quoteflow.control.targets import (
     Applied,
     ClusterTarget,
@@ -21,22 +20,13 @@ from quoteflow.control.targets import (
 from quoteflow.router.policy import Policy, PolicyError, parse_policy
 
 
-def read_token(token_file: Path | None) -> str | None:
-    if os.environ.get("QUOTEFLOW_ADMIN_TOKEN"):
-        return os.environ["QUOTEFLOW_ADMIN_TOKEN"]
-    path = token_file or Path("var/run/admin-token")
-    return path.read_text().strip() if path.exists() else None
-
-
 def target_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Where the policy lives: local routers (default) or a cluster (--kube)."""
     options = [
         click.option("--router", "routers", multiple=True, envvar="QUOTEFLOW_ROUTER_URLS",
                      default=["http://127.0.0.1:8000"], show_default=True,
                      help="router base URL (repeat for several local replicas)"),
-        click.option("--token-file", type=click.Path(path_type=Path),
-                     help="admin token file (default $QUOTEFLOW_ADMIN_TOKEN, then "
-                          "var/run/admin-token)"),
+        token_file_option,
         click.option("--kube", is_flag=True,
                      help="change the policy ConfigMap through the Kubernetes API "
                           "(current kubeconfig or in-cluster config)"),
@@ -57,7 +47,7 @@ def target_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def make_target(kw: dict[str, Any]) -> PolicyTarget:
     if kw.pop("kube"):
         return ClusterTarget(kw["namespace"], kw["configmap"], kw["key"], kw["selector"])
-    return LocalTarget(list(kw["routers"]), read_token(kw["token_file"]))
+    return LocalTarget(list(kw["routers"]), read_admin_token(kw["token_file"]))
 
 
 def report(applied: Applied) -> None:

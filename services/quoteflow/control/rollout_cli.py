@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from quoteflow.cli_options import registry_option
 from quoteflow.control.analysis import Gates, prometheus_query
 from quoteflow.control.cli import make_target, target_options
 from quoteflow.control.rollout import (
@@ -36,9 +37,7 @@ def parse_duration(text: str) -> float:
 
 def rollout_options(f: Any) -> Any:
     for option in reversed([
-        click.option("--registry", "registry_dir", envvar="QUOTEFLOW_REGISTRY_DIR",
-                     default="var/registry", show_default=True,
-                     type=click.Path(path_type=Path)),
+        registry_option,
         click.option("--model", default="motor", show_default=True),
         click.option("--prometheus", "prometheus_url", envvar="QUOTEFLOW_PROMETHEUS_URL",
                      default="http://127.0.0.1:9090", show_default=True),

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import signal
 import threading
 from pathlib import Path
 
 import click
 
-from quoteflow.contract import QUOTE_EXAMPLE
+from quoteflow import products
+from quoteflow.cli_options import ensure_admin_token, model_option, registry_option
 from quoteflow.local.stack import Stack, StackConfig
+from quoteflow.local.supervisor import Supervisor
 from quoteflow.registry import Registry
 
 
@@ -36,23 +36,11 @@ def ensure_models(registry_dir: Path, name: str) -> None:
     train_and_register(registry_dir)
 
 
-def admin_token(workdir: Path) -> tuple[str, str]:
-    env = os.environ.get("QUOTEFLOW_ADMIN_TOKEN")
-    if env:
-        return env, "$QUOTEFLOW_ADMIN_TOKEN"
-    path = workdir / "admin-token"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(24))
-        path.chmod(0o600)
-    return path.read_text().strip(), str(path)
-
-
 @click.command()
-@click.option("--registry", "registry_dir", envvar="QUOTEFLOW_REGISTRY_DIR",
-              default="var/registry", show_default=True, type=click.Path(path_type=Path))
+@registry_option
 @click.option("--workdir", default="var/run", show_default=True, type=click.Path(path_type=Path),
               help="policy file, logs and admin token live here")
-@click.option("--model", "model_name", default="motor", show_default=True)
+@model_option()
 @click.option("--port", default=8000, show_default=True, help="router port; the others follow")
 @click.option("--green-weight", default=0.0, show_default=True,
               help="percent of live traffic to Green at start")
@@ -64,13 +52,14 @@ def up(registry_dir: Path, workdir: Path, model_name: str, port: int, green_weig
        shadow: bool, with_prometheus: bool) -> None:
     """Run preprocess, inference-blue, inference-green and router on 127.0.0.1.
 
-    Trains the example models first if the registry is empty. Ctrl-C or SIGTERM stops
-    every process cleanly.
+    Trains the example models first if the registry is empty. A process that exits is
+    restarted with back-off while the others keep serving (local/supervisor.py).
+    Ctrl-C or SIGTERM stops every process cleanly.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     ensure_models(registry_dir, model_name)
     blue, green = pick_versions(Registry(registry_dir), model_name)
-    token, token_where = admin_token(workdir)
+    token, token_where = ensure_admin_token(workdir)
     ports = {"router": port, "preprocess": port + 1, "inference-blue": port + 2,
              "inference-green": port + 3}
     config = StackConfig(registry_dir=registry_dir.resolve(), workdir=workdir.resolve(),
@@ -92,19 +81,19 @@ def up(registry_dir: Path, workdir: Path, model_name: str, port: int, green_weig
 
             prom = start_prometheus(stack.prometheus_targets(), workdir / "prometheus")
         url = config.url("router")
-        body = json.dumps({k: v for k, v in QUOTE_EXAMPLE.items() if k != "quote_date"})
+        product = products.of_metadata(Registry(registry_dir).get(model_name, blue).metadata)
+        example = product.request_model.model_json_schema()["examples"][0]
+        body = json.dumps({k: v for k, v in example.items() if k != "quote_date"})
         click.echo(f"\nquoteflow is up: {url}  (API docs: {url}/docs)")
-        click.echo(f"  curl -s {url}/v1/quote -H 'content-type: application/json' -d '{body}'")
+        click.echo(f"  curl -s {url}{product.public_path} -H 'content-type: application/json'"
+                   f" -d '{body}'")
         click.echo(f"  traffic policy: {url}/admin/traffic   admin token: {token_where}")
         if prom is not None:
             click.echo(f"  prometheus: {prom.url}")
         click.echo("Ctrl-C stops everything.")
-        while not stop.wait(0.5):
-            for s, proc in stack.procs.items():
-                if proc.poll() is not None:
-                    click.echo(f"{s} exited ({proc.returncode}); stopping:\n{stack.log_tail(s)}",
-                               err=True)
-                    stop.set()
+        supervisor = Supervisor(stack, lambda msg: click.echo(msg, err=True))
+        while not stop.wait(0.2):
+            supervisor.poll()
     finally:
         click.echo("stopping...")
         if prom is not None:

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from quoteflow import metrics
-from quoteflow.features import RAW_FEATURES
 
 # Floor for a bin's share, so that an empty bin (live or reference) costs a large
 # but finite PSI term instead of an infinite one.
@@ -36,14 +35,15 @@ class DriftMonitor:
     """PSI per raw feature over the last ``window`` observed rows.
 
     ``reference_histograms`` is the artifact metadata's
-    ``{feature: {"edges": [...], "counts": [...]}}`` for every name in
-    ``features.RAW_FEATURES``; bins are ``[edges[i], edges[i+1])`` (numpy.histogram's
-    convention) and values outside the edges count in the first or last bin, so a
-    live population that leaves the training range shows up as drift in the end bins.
+    ``{feature: {"edges": [...], "counts": [...]}}`` for every name in ``features``
+    (the product's raw features, the feature vector's leading columns); bins are
+    ``[edges[i], edges[i+1])`` (numpy.histogram's convention) and values outside the
+    edges count in the first or last bin, so a live population that leaves the
+    training range shows up as drift in the end bins.
     """
 
     def __init__(self, reference_histograms: Mapping[str, Mapping[str, Sequence[float]]],
-                 window: int = 5000, features: Sequence[str] = RAW_FEATURES) -> None:
+                 features: Sequence[str], window: int = 5000) -> None:
         if window < 1:
             raise ValueError("window must be at least 1 row")
         missing = [f for f in features if f not in reference_histograms]

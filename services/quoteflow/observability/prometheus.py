@@ -6,7 +6,7 @@ every second and loads the chart's rule files, so what runs locally is exactly
 what the chart ships. Its TSDB lives in a temporary directory removed on stop.
 
 With a 1 s scrape interval the first samples appear in the HTTP API about 6-7 s
-after start (shared/FINDINGS.md): ``wait_for`` polls for up to 15 s by default.
+after start: ``wait_for`` polls for up to 15 s by default.
 """
 
 from __future__ import annotations

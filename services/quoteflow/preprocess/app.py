@@ -1,4 +1,4 @@
-"""preprocess HTTP app: POST /v1/features. Knows nothing of colors or models."""
+"""preprocess HTTP app: POST /v1/features/{product}. Knows nothing of colors or models."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from quoteflow import metrics
-from quoteflow.contract import QuoteRequest, ValidationErrorBody
+from quoteflow import metrics, products
+from quoteflow.contract import ValidationErrorBody
+from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.http import (
     BadRequest,
     FastPathAPI,
@@ -20,22 +21,31 @@ from quoteflow.http import (
     probes,
     read_json_body,
 )
-from quoteflow.preprocess.derive import QuoteRejected, derive
+from quoteflow.preprocess.derive import Derived, derive
 from quoteflow.preprocess.settings import Settings
+from quoteflow.products.base import Product
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastPathAPI(title="quoteflow preprocess", version="1",
-                      description="Validates quote requests and derives the model's features "
-                                  "with the same module training uses.")
+                      description="Validates requests and derives the model's features with "
+                                  "the same module the product's training uses.")
     app.include_router(probes(lambda: (True, {})))
-    request_schema = body_schema(QuoteRequest)
+    serve_docs_offline(app)  # /docs without a CDN
+    served = [products.get(name) for name in settings.products]
+    for product in served:
+        _route(app, settings, product, f"/v1/features/{product.name}")
+    # the first product keeps the path it had before there were several
+    _route(app, settings, served[0], "/v1/features")
+    return app
 
+
+def _route(app: FastPathAPI, settings: Settings, product: Product, path: str) -> None:
     @app.fast_post(
-        "/v1/features", tags=["features"], summary="Validate a quote request, derive features",
+        path, tags=["features"], summary=f"Validate a {product.name} request, derive features",
         openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": request_schema}}}},
+            "application/json": {"schema": body_schema(product.request_model)}}}},
         responses={422: {"model": ValidationErrorBody, "description": "one entry per bad field"},
                    413: {"model": ValidationErrorBody}, 415: {"model": ValidationErrorBody}},
     )
@@ -45,17 +55,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.sleep(settings.artificial_delay_ms / 1000)
         try:
             body = await read_json_body(request, settings.max_body_bytes)
-            result = derive(body, dt.datetime.now(dt.UTC).date())
         except BadRequest as e:
             metrics.PREPROCESS_DURATION.labels("rejected").observe(time.perf_counter() - start)
             return error_response(e)
-        except QuoteRejected as e:
-            for err in e.errors:
-                field = err["loc"][1] if len(err["loc"]) > 1 else "body"
-                metrics.PREPROCESS_REJECTIONS.labels(str(field)).inc()
-            metrics.PREPROCESS_DURATION.labels("rejected").observe(time.perf_counter() - start)
-            return json_response({"detail": e.errors}, 422)
-        metrics.PREPROCESS_DURATION.labels("ok").observe(time.perf_counter() - start)
-        return json_response(result)
-
-    return app
+        outcome = derive(product, body, dt.datetime.now(dt.UTC).date())
+        if isinstance(outcome, Derived):
+            metrics.PREPROCESS_DURATION.labels("ok").observe(time.perf_counter() - start)
+            return json_response(outcome.body)
+        for err in outcome.errors:
+            field = err["loc"][1] if len(err["loc"]) > 1 else "body"
+            metrics.PREPROCESS_REJECTIONS.labels(str(field)).inc()
+        metrics.PREPROCESS_DURATION.labels("rejected").observe(time.perf_counter() - start)
+        return json_response({"detail": outcome.errors}, 422)

@@ -1,40 +1,34 @@
-"""Quote request -> model features: the logic of the preprocess service (no HTTP here)."""
+"""Request -> model features: the logic of the preprocess service (no HTTP here).
+
+Product-agnostic: the product gives the request contract, the business rules and the
+one feature derivation; this module only orders them and renders their errors.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import jiter
-import numpy as np
 from pydantic import ValidationError
 
-from quoteflow.contract import QuoteRequest
-from quoteflow.features import FEATURE_SCHEMA_VERSION, QuoteColumns, quote_errors, quote_features
-from quoteflow.http import validation_errors
+from quoteflow.errors import rule_errors, validation_errors
+from quoteflow.products.base import Product
 
 
-class QuoteRejected(Exception):
-    """The request cannot be priced; ``errors`` has one entry per bad field."""
+@dataclass(frozen=True)
+class Derived:
+    """What the router needs: the feature row, its schema, the sticky key, the context."""
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(f"{len(errors)} invalid field(s)")
-        self.errors = errors
+    body: dict[str, Any]
 
 
-def columns_of(req: QuoteRequest, today: dt.date) -> QuoteColumns:
-    def day(d: dt.date) -> np.ndarray:
-        return np.array([d], dtype="datetime64[D]")
+@dataclass(frozen=True)
+class Rejected:
+    """The request cannot be served; one entry per bad field."""
 
-    return QuoteColumns(
-        driver_birth_date=day(req.driver_birth_date),
-        vehicle_first_registration_date=day(req.vehicle_first_registration_date),
-        quote_date=day(req.quote_date or today),
-        vehicle_power=np.array([req.vehicle_power]),
-        bonus_malus=np.array([req.bonus_malus]),
-        area=np.array([req.area], dtype=object),
-        vehicle_brand=np.array([req.vehicle_brand], dtype=object),
-    )
+    errors: list[dict[str, Any]]
 
 
 def duplicate_keys(body: bytes) -> list[dict[str, Any]]:
@@ -49,22 +43,22 @@ def duplicate_keys(body: bytes) -> list[dict[str, Any]]:
     return []
 
 
-def derive(body: bytes, today: dt.date) -> dict[str, Any]:
-    """Validate a quote request (JSON bytes) and derive its features, or raise QuoteRejected."""
+def derive(product: Product, body: bytes, today: dt.date) -> Derived | Rejected:
+    """Validate a request (JSON bytes) and derive its features with the product's module."""
     if dupes := duplicate_keys(body):
-        raise QuoteRejected(dupes)
+        return Rejected(dupes)
     try:
-        req = QuoteRequest.model_validate_json(body)
+        req = product.request_model.model_validate_json(body)
     except ValidationError as e:
-        raise QuoteRejected(validation_errors(e)) from e
-    cols = columns_of(req, today)
-    problems = quote_errors(cols, np.datetime64(today, "D"))
+        return Rejected(validation_errors(e))
+    cols = product.columns([req], today)
+    problems = product.errors(cols, today)
     if problems:
-        raise QuoteRejected([{"loc": ["body", field], "msg": msg, "type": "value_error"}
-                             for _, field, msg in problems])
-    return {
-        "schema_version": FEATURE_SCHEMA_VERSION,
-        "features": quote_features(cols)[0].tolist(),
-        "customer_key": req.customer_key,
-        "quote_date": (req.quote_date or today).isoformat(),
-    }
+        return Rejected(rule_errors(problems))
+    context = product.context(req, today)
+    return Derived({
+        "schema_version": product.feature_schema_version,
+        "features": product.features(cols)[0].tolist(),
+        "sticky_key": getattr(req, product.sticky_field, None),
+        **context,
+    })

@@ -71,6 +71,11 @@ class Product(ABC):
     model_io: ClassVar[ModelIO]
     # Names of what ``compare`` measures between the primary and the shadow answer.
     shadow_measures: ClassVar[tuple[str, ...]]
+    # The batch output column that a scoring run summarises (mean, plot) and compares
+    # with another version (``compare_<headline>``).
+    headline_column: ClassVar[str]
+    # metadata.json keys this product's shaping reads, checked when a model is loaded
+    required_metadata: ClassVar[tuple[str, ...]] = ()
 
     # --- the one feature derivation (training, live, batch) ------------------------
     @abstractmethod
@@ -100,6 +105,10 @@ class Product(ABC):
         """Graph outputs (each flattened per row, as ModelIO names them) to one
         prediction dict a row: what inference answers and the router passes on."""
 
+    def headline_label(self, metadata: dict[str, Any]) -> str:
+        """Axis label of the headline column in a scoring run's plot."""
+        return self.headline_column
+
     def answer_extras(self, metadata: dict[str, Any]) -> dict[str, Any]:
         """Batch-level fields of inference's answer besides model and predictions."""
         return {}
@@ -118,9 +127,11 @@ class Product(ABC):
         """A pyarrow RecordBatch of request rows to a ``batch.judged.Judged``."""
 
     @abstractmethod
-    def batch_columns(self, outputs: dict[str, np.ndarray], x: np.ndarray,
+    def batch_columns(self, columns: Any, outputs: dict[str, np.ndarray], x: np.ndarray,
                       metadata: dict[str, Any]) -> dict[str, Any]:
-        """Output columns of a scored chunk (arrays of the chunk's priced rows)."""
+        """Output columns of a scored chunk's priced rows (numpy or pyarrow arrays), in
+        order; ``columns`` is the Judged chunk's column batch. The platform adds the row
+        number, the carried id and the model's name, version and sha256."""
 
     # --- training -------------------------------------------------------------------
     @abstractmethod

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from quoteflow.cli_options import registry_option
 from quoteflow.registry.store import Registry, RegistryError
 
 
@@ -21,9 +22,7 @@ def _fail(e: Exception) -> click.ClickException:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--registry", "registry_dir", envvar="QUOTEFLOW_REGISTRY_DIR",
-              default="var/registry", show_default=True, type=click.Path(path_type=Path),
-              help="model registry directory [env QUOTEFLOW_REGISTRY_DIR]")
+@registry_option
 @click.pass_context
 def models(ctx: click.Context, registry_dir: Path) -> None:
     """Registered model versions and their stages (None, Staging, Production, Archived).

@@ -11,11 +11,10 @@ place, and an existing version is never overwritten. The stage of a version is
 not stored anywhere else than in the audit trail: it is the replay of the moves,
 so the trail and the state cannot disagree.
 
-Artifact contract (what inference relies on): ``model.onnx`` takes one input,
-``features`` (float32, shape [n, len(feature_names)]) and gives ``frequency``,
-``severity``, ``pure_premium`` and ``premium`` (one value per row); the pricing
-arithmetic (frequency x severity x loadings, minimum premium) is inside the graph.
-``metadata.json`` holds ``onnx_sha256``, checked on every load.
+Artifact contract: ``model.onnx`` follows its product's ModelIO (``metadata["product"]``
+names the product; inference checks the graph against it at load) and
+``metadata.json`` holds ``onnx_sha256``, checked on every load. What the product
+needs beyond the keys below (motor: ``pricing``) the product checks itself.
 """
 
 from __future__ import annotations
@@ -71,14 +70,6 @@ class StageError(RegistryError):
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _now() -> str:

@@ -29,6 +29,19 @@ POLICY_EXAMPLE = {"blue": {"version": "1"}, "green": {"version": "2"}, "green_we
                   "shadow": {"enabled": True, "sample": 1.0}}
 
 
+def check_bearer(request: Request, token: str | None, writable: bool) -> None:
+    """403 with no token configured, 401 for a wrong one, 409 where the policy is read-only."""
+    if token is None:
+        raise BadRequest(403, "admin writes are disabled: no admin token is configured")
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    # constant-time comparison: no timing oracle on the token
+    if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
+        raise BadRequest(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+    if not writable:
+        raise BadRequest(409, "this router's policy comes from a Kubernetes ConfigMap; "
+                              "change it there (quoteflow traffic ...)")
+
+
 def admin_router(store: PolicyStore, token: str | None,
                  persist: Callable[[Policy], None] | None,
                  status: Callable[[], dict[str, Any]]) -> APIRouter:
@@ -37,17 +50,7 @@ def admin_router(store: PolicyStore, token: str | None,
     r = APIRouter(prefix="/admin", tags=["admin"])
 
     def authorise(request: Request) -> None:
-        if token is None:
-            raise BadRequest(403, "admin writes are disabled: no admin token is configured")
-        given = request.headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
-        # constant-time comparison: no timing oracle on the token
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
-            raise BadRequest(401, "missing or wrong bearer token",
-                             {"WWW-Authenticate": "Bearer"})
-        if persist is None:
-            raise BadRequest(409, "this router's policy comes from a Kubernetes ConfigMap; "
-                                  "change it there (quoteflow traffic ...)")
+        check_bearer(request, token, writable=persist is not None)
 
     def apply(policy: Policy, source: str) -> Response:
         if policy.generation is None:

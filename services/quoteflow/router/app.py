@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from quoteflow import metrics
-from quoteflow.contract import QuoteRequest, QuoteResponse, ValidationErrorBody
+from quoteflow import metrics, products
+from quoteflow.contract import ValidationErrorBody
+from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.http import (
     BadRequest,
     FastPathAPI,
@@ -25,13 +27,14 @@ from quoteflow.http import (
 )
 from quoteflow.router.admin import admin_router
 from quoteflow.router.policy import COLORS, PolicyState, PolicyStore
-from quoteflow.router.policy_file import PolicyFileWatcher, load_policy_file, write_policy_file
-from quoteflow.router.quotes import QuoteService
+from quoteflow.router.policy_file import PolicyFileWatcher, load_policy_file
+from quoteflow.router.quotes import Outcome, QuoteService, Rejected, Served
 from quoteflow.router.settings import Settings
 from quoteflow.router.shadow import ShadowComparer
 from quoteflow.router.upstream import Upstreams
 
 log = logging.getLogger(__name__)
+RETRY_AFTER = {"Retry-After": "1"}
 
 
 def _export(state: PolicyState) -> None:
@@ -52,37 +55,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     upstreams = Upstreams(settings.preprocess_url,
                           {"blue": settings.blue_url, "green": settings.green_url}, store,
                           settings.pool_size, settings.health_interval)
-    shadow = ShadowComparer(upstreams, settings.shadow_queue, settings.shadow_concurrency,
+    product = products.get(settings.product)
+    shadow = ShadowComparer(upstreams, product, settings.shadow_queue, settings.shadow_concurrency,
                             settings.shadow_timeout, settings.shadow_max_per_second)
-    service = QuoteService(settings, store, upstreams, shadow)
+    service = QuoteService(settings, product, store, upstreams, shadow)
     file_watcher = PolicyFileWatcher(settings.policy_file, store, settings.policy_poll_interval)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
-        # Re-check upstream versions as soon as a policy changes which version a color
-        # must serve; policies may arrive on the ConfigMap watcher's thread.
-        store.subscribe(lambda _s: loop.call_soon_threadsafe(
-            lambda: upstreams.session is not None and loop.create_task(upstreams.check_all())))
-        await upstreams.start()
-        shadow.start()
-        tasks = [asyncio.create_task(file_watcher.run())]
-        watcher = None
-        if settings.k8s_configmap:
-            from quoteflow.router.k8s_watch import ConfigMapWatcher
-
-            watcher = ConfigMapWatcher(store, settings.k8s_namespace, settings.k8s_configmap,
-                                       settings.k8s_key)
-            watcher.start()
-        yield
-        if watcher is not None:
-            watcher.stop()
-        for t in tasks:
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        await shadow.stop()
-        await upstreams.stop()
+    lifespan = _lifespan(settings, store, upstreams, shadow, file_watcher)
 
     app = FastPathAPI(title="quoteflow router", version="1", lifespan=lifespan,
                       description="Public quote API. Splits traffic between the Blue and Green "
@@ -102,33 +81,79 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "writable": not settings.k8s_configmap}
 
     app.include_router(probes(readiness))
+    serve_docs_offline(app)  # /docs without a CDN
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
 
-    def persist(policy: Any) -> None:
-        write_policy_file(settings.policy_file, policy)
-        file_watcher._seen = file_watcher._stamp()  # our own write is not a hot reload
-
-    app.include_router(admin_router(store, token, None if settings.k8s_configmap else persist,
+    app.include_router(admin_router(store, token,
+                                    None if settings.k8s_configmap else file_watcher.write,
                                     status))
 
+    _public_route(app, settings, service)
+    app.state.store = store
+    app.state.upstreams = upstreams
+    return app
+
+
+def to_response(outcome: Outcome) -> Response:
+    """The only place a quote outcome becomes a status code and headers."""
+    if isinstance(outcome, Served):
+        headers = ({"x-quoteflow-failover-from": outcome.failover_from}
+                   if outcome.failover_from else None)  # like Envoy's attempt count
+        return json_response(outcome.body, 200, headers)
+    if isinstance(outcome, Rejected):  # preprocess's field errors, passed through as bytes
+        return json_response(orjson.Fragment(outcome.errors), outcome.status)
+    return json_response({"detail": outcome.detail}, 503, RETRY_AFTER)
+
+
+def _public_route(app: FastPathAPI, settings: Settings, service: QuoteService) -> None:
+    product = service.product
+
     @app.fast_post(
-        "/v1/quote", tags=["quotes"], summary="Price a motor insurance quote",
+        product.public_path, tags=[product.name], summary=product.summary,
         openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": body_schema(QuoteRequest)}}}},
-        responses={200: {"model": QuoteResponse},
+            "application/json": {"schema": body_schema(product.request_model)}}}},
+        responses={200: {"model": product.response_model},
                    422: {"model": ValidationErrorBody, "description": "one entry per bad field"},
                    413: {"model": ValidationErrorBody}, 415: {"model": ValidationErrorBody},
                    503: {"description": "temporarily unavailable; honour Retry-After"}},
     )
-    async def quote(request: Request) -> Response:
+    async def serve(request: Request) -> Response:
         try:
             body = await read_json_body(request, settings.max_body_bytes)
         except BadRequest as e:
             metrics.QUOTES.labels("none", str(e.status)).inc()
             return error_response(e)
-        status_code, payload, headers = await service.quote(body)
-        return json_response(payload, status_code, headers)
+        return to_response(await service.serve(body))
 
-    app.state.store = store
-    app.state.upstreams = upstreams
-    return app
+
+def _lifespan(settings: Settings, store: PolicyStore, upstreams: Upstreams,
+              shadow: ShadowComparer, file_watcher: PolicyFileWatcher
+              ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        await upstreams.start()
+        # Re-check upstream versions as soon as a policy changes which version a color
+        # must serve; policies may arrive on the ConfigMap watcher's thread.
+        store.subscribe(lambda _s: loop.call_soon_threadsafe(
+            lambda: loop.create_task(upstreams.check_all())))
+        shadow.start()
+        tasks = [asyncio.create_task(file_watcher.run())]
+        watcher = None
+        if settings.k8s_configmap:
+            from quoteflow.router.k8s_watch import ConfigMapWatcher
+
+            watcher = ConfigMapWatcher(store, settings.k8s_namespace, settings.k8s_configmap,
+                                       settings.k8s_key)
+            watcher.start()
+        yield
+        if watcher is not None:
+            watcher.stop()
+        for t in tasks:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        await shadow.stop()
+        await upstreams.stop()
+
+    return lifespan

@@ -7,6 +7,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -49,6 +50,11 @@ class PolicyFileWatcher:
         except OSError:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def write(self, policy: Any) -> None:
+        """Persist a policy this router applied itself: our own write is not a hot reload."""
+        write_policy_file(self.path, policy)
+        self._seen = self._stamp()
 
     def check(self) -> None:
         stamp = self._stamp()

@@ -1,7 +1,8 @@
-"""The quote path's logic: preprocess once, price on the assigned color, fail over once.
+"""The public path's logic: preprocess once, run on the assigned color, fail over once.
 
-No HTTP framework here: ``QuoteService.quote`` takes the request body and answers
-(status, JSON-able body, headers); app.py only translates.
+No HTTP framework here: ``QuoteService.serve`` takes the request body and returns a
+typed outcome (Served, Rejected, Unavailable); app.py alone maps it to a status code
+and headers. Product-agnostic: the product names the sticky field and the answer id.
 """
 
 from __future__ import annotations
@@ -9,114 +10,127 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from quoteflow import metrics
+from quoteflow.products.base import Product
 from quoteflow.router.assignment import assign
-from quoteflow.router.policy import Color, Policy, PolicyStore
+from quoteflow.router.failover import first_choice, second_attempt
+from quoteflow.router.policy import Color, PolicyStore
 from quoteflow.router.settings import Settings
 from quoteflow.router.shadow import ShadowComparer, ShadowJob
 from quoteflow.router.upstream import UpstreamError, Upstreams
 
 log = logging.getLogger(__name__)
-RETRY_AFTER = {"Retry-After": "1"}
 
 
-def _other(color: Color) -> Color:
-    return "green" if color == "blue" else "blue"
+@dataclass(frozen=True)
+class Served:
+    body: dict[str, Any]
+    color: Color
+    failover_from: Color | None = None
 
 
-def _serves_live(policy: Policy, color: Color) -> bool:
-    """A color may absorb failover only if the policy gives it live traffic: after the
-    kill switch (Green at 0) Green takes nothing, not even Blue's failures."""
-    if policy.version_of(color) is None:
-        return False
-    return policy.green_weight > 0 if color == "green" else policy.green_weight < 100
+@dataclass(frozen=True)
+class Rejected:
+    """The caller's input was refused: preprocess's status and field errors, as they are."""
+
+    status: int
+    errors: bytes
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    detail: str
+    color: str = "none"  # the color that failed, for the metrics; none before pricing
+
+
+Outcome = Served | Rejected | Unavailable
 
 
 class QuoteService:
-    def __init__(self, settings: Settings, store: PolicyStore, upstreams: Upstreams,
-                 shadow: ShadowComparer) -> None:
+    def __init__(self, settings: Settings, product: Product, store: PolicyStore,
+                 upstreams: Upstreams, shadow: ShadowComparer) -> None:
         self.settings = settings
+        self.product = product
         self.store = store
         self.upstreams = upstreams
         self.shadow = shadow
+        self.features_url = f"{upstreams.preprocess_url}/v1/features/{product.name}"
 
-    async def quote(self, body: bytes) -> tuple[int, Any, dict[str, str] | None]:
+    async def serve(self, body: bytes) -> Outcome:
         start = time.perf_counter()
-        status, payload, headers, color, outcome = await self._quote(body)
-        metrics.QUOTE_DURATION.labels(color, outcome).observe(time.perf_counter() - start)
-        metrics.QUOTES.labels(color, str(status)).inc()
-        return status, payload, headers
+        outcome = await self._serve(body)
+        if isinstance(outcome, Served):
+            label = (outcome.color, "failover" if outcome.failover_from else "ok", "200")
+        elif isinstance(outcome, Rejected):
+            label = ("none", "rejected", str(outcome.status))
+        else:
+            label = (outcome.color, "error", "503")
+        metrics.QUOTE_DURATION.labels(label[0], label[1]).observe(time.perf_counter() - start)
+        metrics.QUOTES.labels(label[0], label[2]).inc()
+        return outcome
 
-    async def _quote(self, body: bytes) -> tuple[int, Any, dict[str, str] | None, str, str]:
-        s = self.settings
+    async def _features(self, body: bytes) -> dict[str, Any] | Rejected | Unavailable:
         t0 = time.perf_counter()
-        # the whole quote answers inside the budget, a few ms kept for our own work
-        deadline = t0 + s.budget_seconds - 0.01
         try:
-            status, raw = await self.upstreams.post(
-                self.upstreams.preprocess_url + "/v1/features", body, s.preprocess_timeout)
+            status, raw = await self.upstreams.post(self.features_url, body,
+                                                    self.settings.preprocess_timeout)
         except UpstreamError as e:
             log.warning("preprocess failed", extra={"reason": e.reason, "error": str(e)})
-            return (503, {"detail": "quote service temporarily unavailable (feature service "
-                                    f"{e.reason}); retry shortly"}, RETRY_AFTER, "none", "error")
+            return Unavailable(f"service temporarily unavailable (feature service "
+                               f"{e.reason}); retry shortly")
         finally:
             metrics.UPSTREAM_DURATION.labels("preprocess", "none").observe(
                 time.perf_counter() - t0)
-        if status != 200:
-            if 400 <= status < 500:  # the customer's input: pass the field errors through
-                return status, orjson.Fragment(raw), None, "none", "rejected"
-            return (503, {"detail": f"feature service answered {status}; retry shortly"},
-                    RETRY_AFTER, "none", "error")
-        feats = orjson.loads(raw)
-        quote_id = uuid.uuid4().hex
-        policy = self.store.policy
-        color = assigned = assign(feats.get("customer_key") or quote_id, policy)
-        outcome = "ok"
-        other = _other(color)
-        can_fail_over = _serves_live(policy, other) and self.upstreams.usable(other)
-        # A color known to be down is skipped without waiting for it to fail.
-        if not self.upstreams.usable(color) and can_fail_over:
-            metrics.FAILOVERS.labels(color, "not_ready").inc()
-            color, other, outcome, can_fail_over = other, color, "failover", False
-        try:
-            result = await self._price(color, feats, s.inference_timeout)
-        except UpstreamError as e:
-            # One more attempt, with what is left of the budget: on the other color if
-            # it serves live traffic, else on the same one unless it is gone.
-            left = deadline - time.perf_counter()
-            if can_fail_over:
-                metrics.FAILOVERS.labels(color, e.reason).inc()
-                color, outcome = other, "failover"
-            elif e.reason == "connection" or left <= 0.005:
-                return (503, {"detail": f"pricing temporarily unavailable ({e.reason}); "
-                                        "retry shortly"}, RETRY_AFTER, color, "error")
-            try:
-                result = await self._price(color, feats, max(left, 0.005))
-            except UpstreamError as e2:
-                return (503, {"detail": f"pricing temporarily unavailable ({e2.reason}); "
-                                        "retry shortly"}, RETRY_AFTER, color, "error")
-        pred = result["predictions"][0]
-        model = result["model"]
-        answer = {
-            "quote_id": quote_id,
-            "premium": pred["premium"],
-            "currency": result.get("currency", s.currency_fallback),
-            "breakdown": pred["breakdown"],
-            "model": {"name": model["name"], "version": model["version"], "color": color},
-        }
-        if policy.shadow.enabled and outcome == "ok":
-            self.shadow.offer(ShadowJob(feats["features"], feats["schema_version"], color,
-                                        float(pred["premium"])), policy.shadow.sample)
-        # Like Envoy's x-envoy-attempt-count: say that another color answered.
-        headers = {"x-quoteflow-failover-from": assigned} if outcome == "failover" else None
-        return 200, answer, headers, color, outcome
+        if status == 200:
+            return orjson.loads(raw)  # type: ignore[no-any-return]
+        if 400 <= status < 500:  # the caller's input: pass the field errors through
+            return Rejected(status, raw)
+        return Unavailable(f"feature service answered {status}; retry shortly")
 
-    async def _price(self, color: Color, feats: dict[str, Any],
-                     timeout: float) -> dict[str, Any]:
+    async def _serve(self, body: bytes) -> Outcome:
+        s = self.settings
+        # the whole call answers inside the budget, a few ms kept for our own work
+        deadline = time.perf_counter() + s.budget_seconds - 0.01
+        feats = await self._features(body)
+        if not isinstance(feats, dict):
+            return feats
+        answer_id = uuid.uuid4().hex if self.product.answer_id_field else None
+        policy = self.store.policy
+        assigned = assign(feats.get("sticky_key") or answer_id or uuid.uuid4().hex, policy)
+        plan = first_choice(policy, assigned, self.upstreams.usable)
+        if plan.skipped:
+            metrics.FAILOVERS.labels(assigned, "not_ready").inc()
+        color = plan.color
+        try:
+            result = await self._run(color, feats, s.inference_timeout)
+        except UpstreamError as e:
+            retry = second_attempt(plan, e.reason, deadline - time.perf_counter())
+            if retry is None:
+                return _unavailable(color, e.reason)
+            if retry.color != color:
+                metrics.FAILOVERS.labels(color, e.reason).inc()
+            color = retry.color
+            try:
+                result = await self._run(color, feats, retry.timeout)
+            except UpstreamError as e2:
+                return _unavailable(color, e2.reason)
+        prediction = result["predictions"][0]
+        model = result["model"]
+        answer: dict[str, Any] = {self.product.answer_id_field: answer_id} if answer_id else {}
+        answer.update(prediction)
+        answer["model"] = {"name": model["name"], "version": model["version"], "color": color}
+        failed_over = color != assigned
+        if policy.shadow.enabled and not failed_over:
+            self.shadow.offer(ShadowJob(feats["features"], feats["schema_version"], color,
+                                        prediction), policy.shadow.sample)
+        return Served(answer, color, assigned if failed_over else None)
+
+    async def _run(self, color: Color, feats: dict[str, Any], timeout: float) -> dict[str, Any]:
         t0 = time.perf_counter()
         try:
             result = await self.upstreams.predict(color, feats["features"],
@@ -129,3 +143,7 @@ class QuoteService:
         finally:
             metrics.UPSTREAM_DURATION.labels("inference", color).observe(
                 time.perf_counter() - t0)
+
+
+def _unavailable(color: Color, reason: str) -> Unavailable:
+    return Unavailable(f"service temporarily unavailable ({reason}); retry shortly", color)

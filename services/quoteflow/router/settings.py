@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quoteflow import products
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QUOTEFLOW_ROUTER_")
 
+    # The product this router serves on its public path (products.REGISTERED).
+    product: str = Field(default_factory=lambda: products.names()[0])
     preprocess_url: str
     blue_url: str
     green_url: str | None = None
@@ -39,7 +43,12 @@ class Settings(BaseSettings):
     policy_poll_interval: float = 0.2
     max_body_bytes: int = 16 * 1024
     pool_size: int = 256
-    currency_fallback: str = "DKK"
+
+    @field_validator("product")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        products.get(v)  # UnknownProduct names the known ones
+        return v
 
     @model_validator(mode="after")
     def _token_from_file(self) -> Settings:

@@ -14,8 +14,10 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from quoteflow import metrics
+from quoteflow.products.base import Product
 from quoteflow.router.policy import Color
 from quoteflow.router.upstream import UpstreamError, Upstreams
 
@@ -27,13 +29,14 @@ class ShadowJob:
     features: list[float]
     schema_version: str
     primary: Color
-    primary_premium: float
+    primary_prediction: dict[str, Any]
 
 
 class ShadowComparer:
-    def __init__(self, upstreams: Upstreams, queue_size: int, concurrency: int,
-                 timeout: float, max_per_second: float = 0.0) -> None:
+    def __init__(self, upstreams: Upstreams, product: Product, queue_size: int,
+                 concurrency: int, timeout: float, max_per_second: float = 0.0) -> None:
         self.upstreams = upstreams
+        self.product = product
         self.max_per_second = max_per_second
         self._tokens = max_per_second
         self._refilled = time.monotonic()
@@ -96,8 +99,8 @@ class ShadowComparer:
         except UpstreamError as e:
             metrics.SHADOW_FAILED.labels(e.reason).inc()
             return
-        shadow_premium = float(result["predictions"][0]["premium"])
-        green, blue = ((shadow_premium, job.primary_premium) if other == "green"
-                       else (job.primary_premium, shadow_premium))
-        if blue > 0:
-            metrics.SHADOW_RATIO.observe(green / blue)
+        shadow = result["predictions"][0]
+        blue, green = ((job.primary_prediction, shadow) if other == "green"
+                       else (shadow, job.primary_prediction))
+        # always Green measured against Blue, whichever color answered live
+        metrics.observe_shadow(self.product.compare(blue, green))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from quoteflow import features
+from quoteflow.products.motor import features
 
 LIBRARIES = ("quoteflow", "numpy", "scipy", "scikit-learn", "pandas", "skl2onnx", "onnx",
              "onnxruntime", "protobuf")

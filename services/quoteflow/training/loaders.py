@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quoteflow import features
+from quoteflow.products.motor import features
 from quoteflow.training.schema import DataError, validate_claims, validate_policies
 
 # danishuni amounts are in millions of DKK (fitdistrplus docs); pricing is in DKK.

@@ -18,13 +18,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quoteflow import features
+from quoteflow.products.motor import features, onnx_graph
+from quoteflow.products.motor.pricing import PricingConfig
 from quoteflow.registry import ModelVersion, Registry
 from quoteflow.registry.store import sha256_bytes
-from quoteflow.training import artifact, frequency, loaders, onnx_export, paths, report, severity
+from quoteflow.training import (
+    artifact,
+    frequency,
+    loaders,
+    paths,
+    report,
+    severity,
+    severity_pipeline,
+)
 from quoteflow.training.inflation import CpiTable, IndexingSummary, MissingIndex, index_amounts
 from quoteflow.training.loaders import DomainFilter
-from quoteflow.training.pricing import PricingConfig
 
 DEFAULT_SEED = 42
 DEFAULT_NAME = "motor"
@@ -84,15 +92,19 @@ class TrainingResult:
     plots: dict[str, bytes]
     models: list[TrainedModel]
     seed: int
+    posterior: Any = None  # uncertainty.Posterior of the chosen severity, if computed
+    severity_settings: Any = None  # severity_pipeline.SeveritySettings used
+    quote_validity_days: int = 30
 
 
 def prepare(policies: Path | None = None, claims: Path | None = None, cpi: Path | None = None,
             pricing: Path | None = None, *, seed: int = DEFAULT_SEED,
-            missing_index: MissingIndex = "error", base_year: int | None = None) -> PreparedData:
+            missing_index: MissingIndex = "error", base_year: int | None = None,
+            pricing_config: PricingConfig | None = None) -> PreparedData:
     """Load, validate, filter and index the data; any bad input raises here."""
     src = Sources(policies or paths.fremtpl_path(), claims or paths.danishuni_path(),
                   cpi or paths.CPI_TABLE, pricing or paths.PRICING_CONFIG)
-    config = PricingConfig.load(src.pricing)
+    config = pricing_config or PricingConfig.load(src.pricing)
     if base_year is not None:
         config = PricingConfig(config.currency, base_year, config.expense_loading,
                                config.profit_loading, config.minimum_premium)
@@ -115,7 +127,7 @@ def prepare(policies: Path | None = None, claims: Path | None = None, cpi: Path 
 def _parity(model: frequency.FrequencyModel, onnx_bytes: bytes, x: np.ndarray,
             severity_mean: float, pricing: PricingConfig) -> dict[str, float]:
     """Max relative difference ONNX vs scikit-learn on the same float32 rows."""
-    out = onnx_export.run(onnx_bytes, x)
+    out = onnx_graph.run(onnx_bytes, x)
     ref = frequency.predict(model, x)
     diffs = {
         "frequency": float(np.max(np.abs(out["frequency"] / ref - 1))),
@@ -148,7 +160,7 @@ def _train_model(model_type: frequency.ModelType, data: PreparedData,
     }
     deviances[model_type] = metrics["poisson_deviance_test"]
     progress(f"export {model_type}")
-    onnx_bytes = onnx_export.build(model, model_type, chosen.mean, data.pricing,
+    onnx_bytes = onnx_graph.build(model, model_type, chosen.mean, data.pricing,
                                    doc={"feature_schema_version": features.FEATURE_SCHEMA_VERSION,
                                         "model_type": model_type})
     parity = _parity(model, onnx_bytes, x, chosen.mean, data.pricing)
@@ -161,6 +173,7 @@ def _metadata(tm: TrainedModel, result: TrainingResult, deviances: dict[str, flo
               ) -> dict[str, Any]:
     data = result.data
     meta: dict[str, Any] = {
+        "product": "motor",
         "model_type": tm.model_type,
         "feature_schema_version": features.FEATURE_SCHEMA_VERSION,
         "feature_names": list(features.FEATURE_NAMES),
@@ -181,7 +194,7 @@ def _metadata(tm: TrainedModel, result: TrainingResult, deviances: dict[str, flo
                                                data.indexing.substituted.items()}},
         },
         "metrics": {**tm.metrics, "poisson_deviance_test_by_model": dict(deviances),
-                    "severity": {f.family: {"aic": f.aic, "loglik": f.loglik,
+                    "severity": {f.slug: {"aic": f.aic, "loglik": f.loglik,
                                             "ks_statistic": f.ks_statistic,
                                             "ks_pvalue": f.ks_pvalue}
                                  for f in result.severity_fits}},
@@ -189,10 +202,13 @@ def _metadata(tm: TrainedModel, result: TrainingResult, deviances: dict[str, flo
         "pricing": data.pricing.as_metadata(),
         "severity": {**result.chosen.as_metadata(), "choice_rule": severity.CHOICE_RULE,
                      "currency": data.pricing.currency,
-                     "price_year": data.pricing.base_year},
+                     "price_year": data.pricing.base_year,
+                     **({"uncertainty": result.posterior.as_metadata()}
+                        if result.posterior is not None else {})},
+        "quotes": {"validity_days": result.quote_validity_days},
         "library_versions": artifact.library_versions(),
         "seed": result.seed,
-        "onnx": {"input": onnx_export.INPUT, "outputs": list(onnx_export.OUTPUTS)},
+        "onnx": {"input": onnx_graph.INPUT, "outputs": list(onnx_graph.OUTPUTS)},
     }
     if tm.model_type == "poisson_glm":
         meta["glm"] = {"intercept": float(tm.model.intercept_),
@@ -208,22 +224,30 @@ def _metadata(tm: TrainedModel, result: TrainingResult, deviances: dict[str, flo
 def train(policies: Path | None = None, claims: Path | None = None, cpi: Path | None = None,
           pricing: Path | None = None, *, seed: int = DEFAULT_SEED,
           missing_index: MissingIndex = "error", base_year: int | None = None,
-          progress: Progress | None = None) -> TrainingResult:
-    """Everything up to (not including) registration: models, ONNX, metadata, plots."""
+          progress: Progress | None = None,
+          severity_settings: severity_pipeline.SeveritySettings | None = None,
+          pricing_config: PricingConfig | None = None, quote_validity_days: int = 30,
+          ) -> TrainingResult:
+    """Everything up to (not including) registration: models, ONNX, metadata, plots.
+
+    ``severity_settings`` default: for the shipped claims, the base configuration's
+    (reporting threshold, splice, uncertainty); for a claims file, plain fits only (its
+    reporting threshold is unknown) with their parameter uncertainty.
+    """
     step = progress or (lambda _name: None)
     step("load data")
     data = prepare(policies, claims, cpi, pricing, seed=seed, missing_index=missing_index,
-                   base_year=base_year)
+                   base_year=base_year, pricing_config=pricing_config)
+    settings = severity_settings or severity_pipeline.default_settings(claims is None)
     step("fit severity")
     amounts = data.claims["amount_indexed"].to_numpy()
-    fits = severity.fit_all(amounts)
-    chosen = severity.choose(fits)
+    sev = severity_pipeline.run(amounts, settings, seed, data.pricing.currency)
     step("plot severity")
-    plots = {f"qq_{f.family}.png": severity.qq_plot_png(amounts, f, f is chosen) for f in fits}
-    result = TrainingResult(data, fits, chosen, plots, [], seed)
+    result = TrainingResult(data, sev.fits, sev.chosen, sev.plots, [], seed, sev.posterior,
+                            settings, quote_validity_days)
     deviances: dict[str, float] = {}
     for model_type in frequency.MODEL_TYPES:
-        result.models.append(_train_model(model_type, data, chosen, seed, step, deviances))
+        result.models.append(_train_model(model_type, data, sev.chosen, seed, step, deviances))
     for tm in result.models:
         tm.metadata = _metadata(tm, result, deviances)
     return result
@@ -250,14 +274,15 @@ def train_and_register(registry_dir: Path | str, *, policies: Path | None = None
                        name: str = DEFAULT_NAME, missing_index: MissingIndex = "error",
                        base_year: int | None = None, to_staging: bool = False,
                        actor: str | None = None, progress: Progress | None = None,
-                       ) -> list[ModelVersion]:
+                       **options: Any) -> list[ModelVersion]:
     """Train both models and register them as two new versions of ``name`` (GLM first).
 
     With no files: the shipped real data. ``to_staging`` moves both new versions to
     Staging (the scheduled-retraining path); nothing here can move to Production.
+    ``options``: ``train``'s severity_settings, pricing_config, quote_validity_days.
     """
     result = train(policies, claims, cpi, pricing, seed=seed, missing_index=missing_index,
-                   base_year=base_year, progress=progress)
+                   base_year=base_year, progress=progress, **options)
     registry = Registry(registry_dir)
     if progress:
         progress("register")

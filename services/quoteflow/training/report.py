@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from quoteflow import features
-from quoteflow.training import frequency, severity
+from quoteflow.products.motor import features
+from quoteflow.training import frequency, severity, splice, uncertainty
 
 if TYPE_CHECKING:
     from quoteflow.training.pipeline import TrainedModel, TrainingResult
@@ -21,6 +21,101 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _params(params: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.6g}" for k, v in params.items())
+
+
+def _money(v: float) -> str:
+    return f"{v:,.0f}" if np.isfinite(v) else "inf"
+
+
+def _severity_section(result: TrainingResult) -> list[str]:
+    d, chosen = result.data, result.chosen
+    cur = d.pricing.currency
+    amounts = d.claims["amount_indexed"].to_numpy()
+    t = result.severity_settings.threshold if result.severity_settings else 0.0
+    best = min(f.aic for f in result.severity_fits)
+    out = [
+        "## Severity",
+        "",
+        (f"Reporting threshold {t:,.0f} {cur} (given with the data): truncated and spliced "
+         "candidates condition on claims at or above it, and their mean is that of a "
+         "reported claim." if t > 0 else
+         "No reporting threshold was given with these claims: the fits start at 0."),
+        f"Choice rule: {severity.CHOICE_RULE}. The KS p-values use parameters fitted on the "
+        "same claims, so they are optimistic.",
+        "",
+        _table(["candidate", "parameters", "k", "log-likelihood", "AIC", "delta AIC",
+                "KS statistic", "KS p-value", "mean", "99.5% quantile", "chosen"],
+               [[f.label, _params(f.params) + (" (at a bound)" if f.at_bound else ""),
+                 str(f.n_params), f"{f.loglik:,.2f}", f"{f.aic:,.2f}", f"{f.aic - best:,.2f}",
+                 f"{f.ks_statistic:.4f}", f"{f.ks_pvalue:.3g}", _money(f.mean),
+                 _money(f.quantile(0.995)), "yes" if f is chosen else ""]
+                for f in result.severity_fits]),
+        "",
+        f"Expected severity (mean of the chosen {chosen.label}): **{chosen.mean:,.2f} {cur}**; "
+        f"99% quantile {_money(chosen.quantile(0.99))}, 99.5% quantile "
+        f"{_money(chosen.quantile(0.995))}; empirical mean {amounts.mean():,.2f}, median "
+        f"{np.median(amounts):,.2f}, max {amounts.max():,.2f}.",
+        "",
+    ]
+    spliced = next((f for f in result.severity_fits if f.threshold_choice), None)
+    if spliced is not None and spliced.tail is not None:
+        out += _tail_section(spliced, cur)
+    out += _posterior_section(result.posterior, cur)
+    out += [f"![{name}]({name})" for name in result.plots]
+    return out
+
+
+def _tail_section(fit: severity.SeverityFit, cur: str) -> list[str]:
+    ch, tail, sp = fit.threshold_choice, fit.tail, fit.model.splice
+    assert ch is not None and tail is not None and sp is not None
+    return [
+        "### Tail: generalized Pareto above the splice threshold",
+        "",
+        f"Threshold rule: {splice.THRESHOLD_RULE}. Chosen u = **{ch.chosen.threshold:,.0f} "
+        f"{cur}**, {tail.n} claims above it (tail probability {float(sp.tail_probability):.4f}).",
+        "",
+        _table(["GPD parameter", "estimate", "standard error (observed information)"],
+               [["shape xi", f"{tail.shape:.4f}", f"{tail.shape_se:.4f}"],
+                [f"scale sigma ({cur})", f"{tail.scale:,.0f}", f"{tail.scale_se:,.0f}"]]),
+        "",
+        _table(["candidate u", "claims above", "shape xi", "SE", "mean excess"],
+               [[f"{c.threshold:,.0f}", str(c.tail.n), f"{c.tail.shape:.4f}",
+                 f"{c.tail.shape_se:.4f}", f"{c.mean_excess:,.0f}"] for c in ch.candidates]),
+        "",
+    ]
+
+
+def _posterior_section(post: uncertainty.Posterior | None, cur: str) -> list[str]:
+    if post is None:
+        return []
+    lik_mean, lik_sd = post.lik_mean_sd()
+    abc_mean, abc_sd = post.abc_draws.mean(axis=0), post.abc_draws.std(axis=0)
+    ci = post.intervals()
+    pct = f"{uncertainty.CREDIBLE:.0%}"
+    return [
+        "### Parameter uncertainty",
+        "",
+        f"ABC: {post.samples:,} prior draws (flat within +-{uncertainty.PRIOR_WIDTH} "
+        f"likelihood standard errors of the MLE on theta), {len(post.abc_raw):,} accepted "
+        f"(distance <= {post.tolerance:.3f}), "
+        "rejection then linear regression adjustment. Summary statistics: "
+        + "; ".join(uncertainty.SUMMARIES if post.fitted.splice else uncertainty.SUMMARIES[:3])
+        + ". Checked against the likelihood posterior under the same prior (importance "
+        f"sampling from the Laplace approximation; effective sample size {post.lik_ess:,.0f}).",
+        "",
+        _table(["theta", "MLE", "Laplace SE", "likelihood mean", "likelihood sd", "ABC mean",
+                "ABC sd"],
+               [[n, f"{post.laplace_mean[i]:.4f}", f"{np.sqrt(post.laplace_cov[i, i]):.4f}",
+                 f"{lik_mean[i]:.4f}", f"{lik_sd[i]:.4f}", f"{abc_mean[i]:.4f}",
+                 f"{abc_sd[i]:.4f}"] for i, n in enumerate(post.names)]),
+        "",
+        _table(["posterior", f"mean severity ({cur}): median [{pct} interval]",
+                f"99.5% quantile ({cur}): median [{pct} interval]"],
+               [[m, f"{_money(v['mean'][1])} [{_money(v['mean'][0])}, {_money(v['mean'][2])}]",
+                 f"{_money(v['q99.5'][1])} [{_money(v['q99.5'][0])}, "
+                 f"{_money(v['q99.5'][2])}]"] for m, v in ci.items()]),
+        "",
+    ]
 
 
 def render(result: TrainingResult, tm: TrainedModel, onnx_sha256: str) -> str:
@@ -60,28 +155,7 @@ def render(result: TrainingResult, tm: TrainedModel, onnx_sha256: str) -> str:
     if ix.substituted:
         out.append("Years without an index, given the nearest year's: "
                    + ", ".join(f"{a} -> {b}" for a, b in ix.substituted.items()) + ".")
-    amounts = d.claims["amount_indexed"].to_numpy()
-    out += [
-        "",
-        "## Severity",
-        "",
-        f"Maximum likelihood fits, location fixed at 0. Choice rule: {severity.CHOICE_RULE}. "
-        "The KS p-values use parameters fitted on the same claims, so they are optimistic. "
-        "The fits ignore any reporting threshold (left truncation): the shipped Danish "
-        "fire losses hold only losses of 1 million DKK and more, which the Q-Q plots show.",
-        "",
-        _table(["family", "parameters", "log-likelihood", "AIC", "KS statistic", "KS p-value",
-                "mean", "chosen"],
-               [[f.family, _params(f.params), f"{f.loglik:,.2f}", f"{f.aic:,.2f}",
-                 f"{f.ks_statistic:.4f}", f"{f.ks_pvalue:.3g}", f"{f.mean:,.0f}",
-                 "yes" if f is chosen else ""] for f in result.severity_fits]),
-        "",
-        f"Expected severity (mean of the chosen {chosen.family}): **{chosen.mean:,.2f} "
-        f"{cfg.currency}**; empirical mean {amounts.mean():,.2f}, median "
-        f"{np.median(amounts):,.2f}, max {amounts.max():,.2f}.",
-        "",
-        *[f"![Q-Q {name}]({name})" for name in result.plots],
-        "",
+    out += ["", *_severity_section(result), "",
         "## Frequency",
         "",
         f"Fitted on {m['split']['train_rows']:,} policies; out-of-sample on "

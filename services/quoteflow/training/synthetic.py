@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quoteflow import features
+from quoteflow.products.motor import features
 from quoteflow.training import loaders
 from quoteflow.training.severity import distribution_mean, frozen_distribution
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quoteflow import features as F
 from quoteflow.batch.scorer import load_model, predict
+from quoteflow.products.motor import features as F
 from quoteflow.registry import Registry
 
 

@@ -13,8 +13,9 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
+from quoteflow import products
 from quoteflow.batch.cli import score
-from quoteflow.preprocess.derive import QuoteRejected, derive
+from quoteflow.preprocess.derive import Rejected, derive
 from quoteflow.registry import Registry
 
 from . import books
@@ -72,9 +73,9 @@ def test_csv_and_parquet_in_and_out_price_alike(trained_registry: Path, tmp_path
 
 def live_errors(body: dict[str, Any]) -> list[dict[str, Any]]:
     """What the live preprocess answers for this body (its own function, in-process)."""
-    with pytest.raises(QuoteRejected) as e:
-        derive(orjson.dumps(body), TODAY)
-    return e.value.errors
+    outcome = derive(products.get("motor"), orjson.dumps(body), TODAY)
+    assert isinstance(outcome, Rejected), outcome
+    return outcome.errors
 
 
 BAD_ROWS: list[dict[str, Any]] = [

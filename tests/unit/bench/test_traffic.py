@@ -10,8 +10,17 @@ import random
 import orjson
 import pytest
 
+from quoteflow import products
 from quoteflow.bench.traffic import INVALID_KINDS, CustomerPool, today
-from quoteflow.preprocess.derive import QuoteRejected, derive
+from quoteflow.preprocess.derive import Derived, Rejected, derive
+
+MOTOR = products.get("motor")
+
+
+def features_of(body: dict, at) -> list[float]:  # type: ignore[no-untyped-def]
+    out = derive(MOTOR, orjson.dumps(body), at)
+    assert isinstance(out, Derived), out
+    return out.body["features"]  # type: ignore[no-any-return]
 
 
 def test_valid_bodies_derive() -> None:
@@ -19,8 +28,7 @@ def test_valid_bodies_derive() -> None:
     keys = []
     for _ in range(2000):
         body = pool.quote()
-        out = derive(orjson.dumps(body), today())
-        assert len(out["features"]) == 20
+        assert len(features_of(body, today())) == 20
         keys.append(body.get("customer_key"))
     # customers come back (re-quotes), and some visitors are anonymous
     named = [k for k in keys if k]
@@ -35,14 +43,14 @@ def test_each_invalid_kind_is_refused(kind: str) -> None:
     for c in random.Random(0).sample(pool.customers, 20):
         body = dict(c)
         spoil(body, pool.at)
-        with pytest.raises(QuoteRejected) as e:
-            derive(orjson.dumps(body), pool.at)
-        assert e.value.errors and all(err["loc"][0] == "body" for err in e.value.errors)
+        out = derive(MOTOR, orjson.dumps(body), pool.at)
+        assert isinstance(out, Rejected), body
+        assert out.errors and all(err["loc"][0] == "body" for err in out.errors)
 
 
 def test_pool_spans_every_feature_band() -> None:
     pool = CustomerPool(5000)
-    feats = [derive(orjson.dumps(pool.quote()), pool.at)["features"] for _ in range(3000)]
+    feats = [features_of(pool.quote(), pool.at) for _ in range(3000)]
     # every one-hot column (brands, age bands) is hit at least once: shadow variety
     for j in range(5, 20):
         assert any(f[j] == 1.0 for f in feats), j

@@ -7,6 +7,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
+from quoteflow import products
 from quoteflow.router.shadow import ShadowComparer, ShadowJob
 
 
@@ -15,19 +16,22 @@ class AlwaysUp:
         return True
 
 
+MOTOR = products.get("motor")
+
+
 def dropped(reason: str) -> float:
     return REGISTRY.get_sample_value("quoteflow_shadow_dropped_total", {"reason": reason}) or 0.0
 
 
 def offer_many(comparer: ShadowComparer, n: int) -> None:
-    job = ShadowJob([0.0] * 20, "1", "blue", 100.0)
+    job = ShadowJob([0.0] * 20, "1", "blue", {"premium": 100.0})
     for _ in range(n):
         comparer.offer(job, 1.0)
 
 
 def test_cap_lets_one_second_of_burst_through_then_drops() -> None:
     async def main() -> tuple[int, float]:
-        c = ShadowComparer(AlwaysUp(), queue_size=10_000, concurrency=1,  # type: ignore[arg-type]
+        c = ShadowComparer(AlwaysUp(), MOTOR, queue_size=10_000, concurrency=1,  # type: ignore[arg-type]
                            timeout=0.1, max_per_second=50)
         before = dropped("rate_cap")
         offer_many(c, 200)
@@ -41,7 +45,7 @@ def test_cap_lets_one_second_of_burst_through_then_drops() -> None:
 
 def test_tokens_come_back_with_time() -> None:
     async def main() -> list[Any]:
-        c = ShadowComparer(AlwaysUp(), queue_size=10_000, concurrency=1,  # type: ignore[arg-type]
+        c = ShadowComparer(AlwaysUp(), MOTOR, queue_size=10_000, concurrency=1,  # type: ignore[arg-type]
                            timeout=0.1, max_per_second=100)
         offer_many(c, 150)
         first = c.queue.qsize()
@@ -56,7 +60,7 @@ def test_tokens_come_back_with_time() -> None:
 
 def test_no_cap_when_zero() -> None:
     async def main() -> int:
-        c = ShadowComparer(AlwaysUp(), queue_size=10_000, concurrency=1,  # type: ignore[arg-type]
+        c = ShadowComparer(AlwaysUp(), MOTOR, queue_size=10_000, concurrency=1,  # type: ignore[arg-type]
                            timeout=0.1, max_per_second=0)
         offer_many(c, 3000)
         return c.queue.qsize()

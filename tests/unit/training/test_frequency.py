@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from quoteflow import features
+from quoteflow.products.motor import features
 from quoteflow.training import frequency, loaders, pipeline, synthetic
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from quoteflow.products.motor.pricing import PricingConfig
 from quoteflow.training import loaders, paths, synthetic
 from quoteflow.training.inflation import CpiTable, IndexingError, index_amounts
-from quoteflow.training.pricing import PricingConfig
 from quoteflow.training.schema import DataError
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quoteflow import features
+from quoteflow.products.motor import features, onnx_graph
 from quoteflow.registry import ModelVersion, Registry
 from quoteflow.registry.store import REQUIRED_METADATA
-from quoteflow.training import onnx_export, pipeline, synthetic
+from quoteflow.training import pipeline, synthetic
 
 
 def test_two_versions_glm_first_with_complete_metadata(real_versions: list[ModelVersion]
@@ -69,8 +69,8 @@ def test_same_data_and_seed_give_identical_predictions(real_run: pipeline.Traini
     again = pipeline.train(seed=pipeline.DEFAULT_SEED)
     x = real_run.data.x
     for a, b in zip(real_run.models, again.models, strict=True):
-        out_a, out_b = onnx_export.run(a.onnx_bytes, x), onnx_export.run(b.onnx_bytes, x)
-        for key in onnx_export.OUTPUTS:
+        out_a, out_b = onnx_graph.run(a.onnx_bytes, x), onnx_graph.run(b.onnx_bytes, x)
+        for key in onnx_graph.OUTPUTS:
             np.testing.assert_array_equal(out_a[key], out_b[key])
         np.testing.assert_array_equal(a.model.predict(x), b.model.predict(x))
     assert again.chosen.params == real_run.chosen.params

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from quoteflow.products.motor.pricing import FORMULA, PricingConfig, PricingConfigError
 from quoteflow.training import paths
-from quoteflow.training.pricing import FORMULA, PricingConfig, PricingConfigError
 
 GOOD = ("currency: DKK\nbase_year: 2024\nexpense_loading: 0.2\nprofit_loading: 0.05\n"
         "minimum_premium: 500\n")

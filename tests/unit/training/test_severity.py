@@ -56,12 +56,19 @@ def test_bad_amounts_and_family() -> None:
 
 
 def test_real_danish_fires(real_run) -> None:  # type: ignore[no-untyped-def]
-    fits = {f.family: f for f in real_run.severity_fits}
-    assert set(fits) == set(severity.FAMILIES)
+    # plain, truncated at the 1M DKK reporting threshold, and spliced: 3 x 3 candidates
+    fits = {f.slug: f for f in real_run.severity_fits}
+    assert set(fits) == {f"{k}{f}" for k in ("", "truncated_", "spliced_")
+                         for f in severity.FAMILIES}
     assert real_run.chosen is min(real_run.severity_fits, key=lambda f: f.aic)
-    assert real_run.chosen.family == "lognormal"  # heavy tail: lognormal beats the others
+    # the Pareto tail wins: lognormal body above 1M DKK + GPD above the splice threshold
+    assert (real_run.chosen.family, real_run.chosen.kind) == ("lognormal", "spliced")
     assert all(f.n == 2167 for f in fits.values())
-    assert 2e6 < real_run.chosen.mean < 4e6  # DKK (danishuni is in millions)
+    assert fits["truncated_lognormal"].aic < fits["lognormal"].aic  # truncation matters
+    assert 3e6 < real_run.chosen.mean < 4e6  # DKK (danishuni is in millions)
+    tail = real_run.chosen.tail
+    assert 0.3 < tail.shape < 0.9 and 0 < tail.shape_se < 0.2  # heavy tail, as published
     for name, png in real_run.plots.items():
-        assert name.startswith("qq_") and png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(real_run.plots) == 3
+        assert png[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert {"mean_excess.png", "shape_stability.png"} <= set(real_run.plots)
+    assert len(real_run.plots) == 9 + 2

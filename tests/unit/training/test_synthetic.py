@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from quoteflow import features
-from quoteflow.contract import QuoteRequest
+from quoteflow.products.motor import features
+from quoteflow.products.motor.contract import QuoteRequest
 from quoteflow.training import loaders, synthetic
 
 

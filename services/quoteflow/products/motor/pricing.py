@@ -1,6 +1,6 @@
 """The pricing configuration (data/pricing.yaml) and the premium formula it parameterises.
 
-The ONNX graph computes the same formula (onnx_export.py); ``premium`` here is the
+The ONNX graph computes the same formula (onnx_graph.py); ``premium`` here is the
 numpy reference the parity check compares it with.
 """
 

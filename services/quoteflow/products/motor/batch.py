@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -25,9 +25,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
-from quoteflow.contract import QuoteRequest
-from quoteflow.features import AREAS, BRANDS, QuoteColumns, ages_at, quote_errors
-from quoteflow.http import validation_errors
+from quoteflow.batch.judged import Judged
+from quoteflow.errors import rule_errors, validation_errors
+from quoteflow.products.base import FieldProblem
+from quoteflow.products.motor import shaping
+from quoteflow.products.motor.contract import QuoteRequest
+from quoteflow.products.motor.features import AREAS, BRANDS, QuoteColumns, ages_at, quote_errors
 
 DATE_FIELDS = ("driver_birth_date", "vehicle_first_registration_date", "quote_date")
 INT_FIELDS = ("vehicle_power", "bonus_malus")
@@ -38,15 +41,6 @@ ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 CSV_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 # Integers with more digits than this may not fit int64: pydantic judges them instead.
 MAX_FAST_INT_DIGITS = 18
-
-
-@dataclass
-class Judged:
-    """A chunk split into priceable rows (as QuoteColumns) and rejected rows."""
-
-    ok: np.ndarray  # row indices within the chunk, ascending
-    columns: QuoteColumns  # the ok rows, in that order
-    rejected: list[tuple[int, dict[str, Any], list[dict[str, Any]]]]  # (row, body, errors)
 
 
 def _plain(col: pa.Array) -> pa.Array:
@@ -138,17 +132,18 @@ def row_body(batch: pa.RecordBatch, i: int, csv: bool) -> dict[str, Any]:
     return body
 
 
-def _business_errors(problems: list[tuple[int, str, str]]) -> dict[int, list[dict[str, Any]]]:
-    # The live API's rendering of quote_errors (preprocess.derive).
-    out: dict[int, list[dict[str, Any]]] = {}
-    for i, field, msg in problems:
-        out.setdefault(i, []).append({"loc": ["body", field], "msg": msg, "type": "value_error"})
-    return out
+def _business_errors(problems: list[FieldProblem]) -> dict[int, list[dict[str, Any]]]:
+    # rendered as the live API renders them (errors.rule_errors)
+    by_row: dict[int, list[FieldProblem]] = {}
+    for p in problems:
+        by_row.setdefault(p.row, []).append(p)
+    return {i: rule_errors(ps) for i, ps in by_row.items()}
 
 
-def judge(batch: pa.RecordBatch, csv: bool, today: dt.date,
-          default_quote_date: dt.date) -> Judged:
-    """Split a chunk into priceable rows and rejects carrying the live API's messages."""
+def _typed_fast(batch: pa.RecordBatch, csv: bool, default_quote_date: dt.date
+                ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray],
+                           dict[str, np.ndarray]]:
+    """The plainly well-typed rows (mask) and every column's values, vectorised."""
     n = batch.num_rows
     names = batch.schema.names
     fast = np.ones(n, dtype=bool)
@@ -175,7 +170,14 @@ def judge(batch: pa.RecordBatch, csv: bool, today: dt.date,
         fast &= ok
     if "customer_key" in names:
         fast &= _key_fast(_plain(batch.column("customer_key")))
+    return fast, dates, ints, cats
 
+
+def judge(batch: pa.RecordBatch, csv: bool, today: dt.date,
+          default_quote_date: dt.date) -> Judged:
+    """Split a chunk into priceable rows and rejects carrying the live API's messages."""
+    n = batch.num_rows
+    fast, dates, ints, cats = _typed_fast(batch, csv, default_quote_date)
     rejected: dict[int, list[dict[str, Any]]] = {}
     for i in np.flatnonzero(~fast):  # the uncommon rows: pydantic's own verdict
         body = row_body(batch, int(i), csv)
@@ -247,3 +249,17 @@ def ages_at_quote(born: np.ndarray, at: np.ndarray) -> np.ndarray:
     if len(at) and (at == at[0]).all():
         return np.broadcast_to(ages_at(born, at[:1]), born.shape).copy()
     return ages_at(born, at)
+
+
+def constant(value: str, n: int) -> pa.Array:
+    # dictionary-encoded: a constant column costs nothing to build or to write
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
+                                          pa.array([str(value)]))
+
+
+def scored_columns(cols: QuoteColumns, out: dict[str, np.ndarray],
+                   metadata: dict[str, Any]) -> dict[str, Any]:
+    """A priced chunk's motor columns, the figures inference answers live (shaping)."""
+    return {"quote_date": cols.quote_date, "premium": out["premium"],
+            "currency": constant(metadata["pricing"]["currency"], len(out["premium"])),
+            **shaping.columns(out, metadata)}

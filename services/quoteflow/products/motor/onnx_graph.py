@@ -1,6 +1,6 @@
 """The artifact's graph: the skl2onnx frequency model plus the pricing arithmetic.
 
-Contract (registry/store.py): one input ``features`` (float32, [None, N_FEATURES]);
+Contract (model_io.py): one input ``features`` (float32, [None, N_FEATURES]);
 outputs ``frequency``, ``severity``, ``pure_premium``, ``premium`` (float64,
 [None, 1]). The pricing nodes are appended with onnx.helper so the artifact alone
 fixes the price of a feature vector.
@@ -12,12 +12,11 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from quoteflow import features
+from quoteflow.products.motor import features
+from quoteflow.products.motor.model_io import INPUT, OUTPUTS
+from quoteflow.products.motor.pricing import PricingConfig
 from quoteflow.training.frequency import FrequencyModel, ModelType
-from quoteflow.training.pricing import PricingConfig
 
-INPUT = "features"
-OUTPUTS = ("frequency", "severity", "pure_premium", "premium")
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 
 
@@ -37,6 +36,7 @@ def build(model: FrequencyModel, model_type: ModelType, severity_mean: float,
     """Serialized ONNX model with the pricing arithmetic inside."""
     onx = convert_frequency(model)
     g = onx.graph
+    g.name = f"quoteflow_{model_type}"  # skl2onnx names it with a random uuid4: bytes differ
     raw = g.output[0].name
     del g.output[:]
     nodes = []

@@ -1,4 +1,4 @@
-"""The one feature derivation, used by training, the live quote path and batch scoring.
+"""Motor pricing's one feature derivation, used by training, the live path and batch scoring.
 
 Everything that turns policy facts into the model's input vector lives here, in a
 vectorised form over numpy arrays; the live path calls it with arrays of length
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+
+from quoteflow.products.base import FieldProblem
 
 FEATURE_SCHEMA_VERSION = "1"
 
@@ -234,7 +236,7 @@ class QuoteColumns:
         return ages_at(self.vehicle_first_registration_date, self.quote_date)
 
 
-def quote_errors(q: QuoteColumns, today: np.datetime64) -> list[tuple[int, str, str]]:
+def quote_errors(q: QuoteColumns, today: np.datetime64) -> list[FieldProblem]:
     """Every business-rule violation as (row, field, message), fields named as in the API.
 
     The live API and batch scoring both report exactly these messages. The checks
@@ -276,7 +278,7 @@ def quote_errors(q: QuoteColumns, today: np.datetime64) -> list[tuple[int, str, 
     ]
     # (row, check) pairs in row order, checks in the order above within a row
     bad = np.argwhere(np.stack([mask for _, mask, _ in checks], axis=1))
-    return [(int(i), checks[c][0], checks[c][2](i))  # type: ignore[operator]
+    return [FieldProblem(int(i), checks[c][0], checks[c][2](i))  # type: ignore[operator,arg-type]
             for i, c in bad]
 
 

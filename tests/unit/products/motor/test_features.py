@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quoteflow import features as f
+from quoteflow.products.motor import features as f
 
 
 def days(*values: str) -> np.ndarray:

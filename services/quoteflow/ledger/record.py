@@ -1,0 +1,134 @@
+"""One ledger row: a priced quote as it was answered, and the helpers that key it.
+
+The record is product-agnostic: the request is kept as canonical JSON (whatever the
+product's contract is), the features as the vector the model saw, the price as an
+exact Decimal already rounded to the currency's unit by the caller (the artifact's
+pricing config owns the rounding, so batch and live agree).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Status = Literal["quoted", "bound", "expired"]
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+def canonical_json(obj: Any) -> str:
+    """Sorted keys, no spaces, UTF-8: the same request always gives the same text."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def request_key(product: str, resolved_request: Mapping[str, Any]) -> str:
+    """The re-quote key: sha256 of the product name and the canonical request with its
+    quote date resolved (a request without a date means "today", so two such requests
+    on different days are different quotes)."""
+    return sha256_hex(product + "\n" + canonical_json(resolved_request))
+
+
+def json_default(v: Any) -> str:
+    """orjson's fallback for a breakdown holding exact Decimals: kept as text."""
+    if isinstance(v, Decimal):
+        return str(v)
+    raise TypeError(f"{type(v).__name__} is not JSON serializable")
+
+
+def utc(t: dt.datetime) -> dt.datetime:
+    if t.tzinfo is None:
+        raise ValueError(f"naive datetime {t.isoformat()}: the ledger needs a time zone")
+    return t.astimezone(dt.UTC)
+
+
+class Reason(BaseModel):
+    """Why the quote was priced on its color."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bucket: int | None = Field(default=None, ge=0, le=9999)
+    policy_generation: int | None = Field(default=None, ge=0)
+    failover_from: str | None = None
+    requote: bool = False
+
+
+class QuoteRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quote_id: str = Field(min_length=1, max_length=128)
+    product: str = Field(min_length=1, max_length=64)
+    quoted_at: AwareDatetime
+    valid_until: AwareDatetime
+    request_json: str = Field(description="the request as received, canonical JSON")
+    request_sha256: str = Field(pattern=SHA256)
+    customer_key: str | None = Field(default=None, max_length=256)
+    request_key: str = Field(pattern=SHA256)
+    features: list[float]
+    features_schema: str = Field(min_length=1)
+    model_name: str = Field(min_length=1)
+    model_version: str = Field(min_length=1)
+    model_sha256: str = Field(pattern=SHA256)
+    color: str = Field(min_length=1, max_length=32)
+    reason: Reason = Field(default_factory=Reason)
+    premium: Decimal  # pydantic refuses NaN and infinities
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    breakdown: dict[str, Any] = Field(default_factory=dict)
+    router_instance: str = Field(min_length=1)
+    bound_at: AwareDatetime | None = None
+
+    @field_validator("quoted_at", "valid_until", "bound_at")
+    @classmethod
+    def _to_utc(cls, v: dt.datetime | None) -> dt.datetime | None:
+        return None if v is None else utc(v)
+
+    @field_validator("features")
+    @classmethod
+    def _finite(cls, v: list[float]) -> list[float]:
+        for i, x in enumerate(v):
+            if not math.isfinite(x):
+                raise ValueError(f"features[{i}] is {x}: not a finite number")
+        return v
+
+    @field_validator("breakdown")
+    @classmethod
+    def _json_native(cls, v: dict[str, Any]) -> dict[str, Any]:
+        # as it will read back from the store: Decimals become their exact text
+        try:
+            return orjson.loads(orjson.dumps(v, default=json_default))
+        except TypeError as e:
+            raise ValueError(f"breakdown is not JSON: {e}") from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QuoteRecord:
+        if self.valid_until < self.quoted_at:
+            raise ValueError(f"valid_until {self.valid_until.isoformat()} is before quoted_at "
+                             f"{self.quoted_at.isoformat()}")
+        try:
+            canonical = canonical_json(orjson.loads(self.request_json))
+        except orjson.JSONDecodeError as e:
+            raise ValueError(f"request_json is not JSON: {e}") from None
+        if canonical != self.request_json:
+            raise ValueError("request_json is not canonical (sorted keys, no spaces): "
+                             "build it with canonical_json()")
+        if sha256_hex(self.request_json) != self.request_sha256:
+            raise ValueError("request_sha256 is not the sha256 of request_json")
+        return self
+
+    def status(self, now: dt.datetime) -> Status:
+        """bound once bound (whatever the date); expired after valid_until; else quoted."""
+        if self.bound_at is not None:
+            return "bound"
+        return "expired" if utc(now) > self.valid_until else "quoted"
+
+    def request(self) -> dict[str, Any]:
+        return orjson.loads(self.request_json)

@@ -1,0 +1,56 @@
+"""The ledger's settings: a field set the router embeds, and the store they open.
+
+The router nests it (``ledger: LedgerSettings``); from the environment that reads
+e.g. ``QUOTEFLOW_ROUTER_LEDGER__URL=postgresql://...`` with ``env_nested_delimiter="__"``.
+The CLI reads the same URL from ``--ledger`` or ``QUOTEFLOW_LEDGER_URL``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+from quoteflow.ledger.store import LedgerStore
+
+# where `quoteflow up` keeps its work directory (local/cli.py --workdir)
+DEFAULT_URL = "sqlite:///var/run/ledger.sqlite3"
+
+
+class LedgerSettings(BaseModel):
+    url: str = Field(default=DEFAULT_URL, description=(
+        "sqlite:///path (relative), sqlite:////abs/path, or postgresql://user@host/db; "
+        "several router replicas need PostgreSQL"))
+    batch_max: int = Field(default=512, ge=1, le=10_000,
+                           description="most quotes committed in one transaction")
+    timeout: float = Field(default=0.1, gt=0, description=(
+        "seconds a quote waits for its commit before it is answered 503"))
+    pool_size: int = Field(default=4, ge=1, description="PostgreSQL pooled connections "
+                                                        "(reads, binds), beside the writer")
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        kind_of(v)
+        return v
+
+
+def kind_of(url: str) -> str:
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql"
+    if url.startswith("sqlite:///") or "://" not in url:
+        return "sqlite"
+    raise ValueError(f"ledger URL {url!r}: expected sqlite:///path or postgresql://...")
+
+
+def make_store(settings: LedgerSettings, *, create: bool = True) -> LedgerStore:
+    """The store for ``settings.url``, not yet opened (``await store.open()``).
+
+    ``create=False`` refuses a SQLite file that does not exist (the CLI's read commands)."""
+    if kind_of(settings.url) == "postgresql":
+        from quoteflow.ledger.postgres import PostgresStore  # asyncpg only when used
+
+        return PostgresStore(settings.url, batch_max=settings.batch_max,
+                             timeout=settings.timeout, pool_size=settings.pool_size)
+    from quoteflow.ledger.sqlite import SqliteStore, sqlite_path
+
+    return SqliteStore(sqlite_path(settings.url), create=create,
+                       batch_max=settings.batch_max, timeout=settings.timeout)

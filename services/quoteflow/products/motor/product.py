@@ -1,0 +1,92 @@
+"""Motor pricing as the platform sees it: the ``Product`` built from this package's parts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from quoteflow.products.base import FieldProblem, Product
+from quoteflow.products.motor import contract, features, model_io, shaping
+
+
+class MotorProduct(Product):
+    name = "motor"
+    public_path = "/v1/quote"
+    summary = "Price a motor insurance quote"
+    sticky_field = "customer_key"
+    answer_id_field = "quote_id"
+    request_model = contract.QuoteRequest
+    response_model = contract.QuoteResponse
+    prediction_model = contract.Prediction
+    feature_schema_version = features.FEATURE_SCHEMA_VERSION
+    feature_names = features.FEATURE_NAMES
+    raw_features = features.RAW_FEATURES
+    model_io = model_io.MODEL_IO
+    shadow_measures = ("premium_ratio",)
+    headline_column = "premium"
+    required_metadata = ("pricing",)
+
+    def columns(self, requests: Sequence[BaseModel], today: dt.date) -> features.QuoteColumns:
+        def days(name: str) -> np.ndarray:
+            return np.array([getattr(r, name) or today for r in requests], dtype="datetime64[D]")
+
+        return features.QuoteColumns(
+            driver_birth_date=days("driver_birth_date"),
+            vehicle_first_registration_date=days("vehicle_first_registration_date"),
+            quote_date=days("quote_date"),
+            vehicle_power=np.array([r.vehicle_power for r in requests]),  # type: ignore[attr-defined]
+            bonus_malus=np.array([r.bonus_malus for r in requests]),  # type: ignore[attr-defined]
+            area=np.array([r.area for r in requests], dtype=object),  # type: ignore[attr-defined]
+            vehicle_brand=np.array([r.vehicle_brand for r in requests],  # type: ignore[attr-defined]
+                                   dtype=object),
+        )
+
+    def errors(self, columns: features.QuoteColumns, today: dt.date) -> list[FieldProblem]:
+        return features.quote_errors(columns, np.datetime64(today, "D"))
+
+    def features(self, columns: features.QuoteColumns) -> np.ndarray:
+        return features.quote_features(columns)
+
+    def context(self, request: BaseModel, today: dt.date) -> dict[str, Any]:
+        req: contract.QuoteRequest = request  # type: ignore[assignment]
+        return {"customer_key": req.customer_key,
+                "quote_date": (req.quote_date or today).isoformat()}
+
+    def reference_edges(self) -> dict[str, list[float]]:
+        return features.reference_edges()
+
+    def shape(self, outputs: dict[str, np.ndarray], x: np.ndarray,
+              metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        return shaping.predictions(outputs, metadata)
+
+    def headline_label(self, metadata: dict[str, Any]) -> str:
+        return f"premium ({metadata['pricing']['currency']}, log scale)"
+
+    def answer_extras(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        return {"currency": str(metadata["pricing"]["currency"])}
+
+    def check_warm_up(self, outputs: dict[str, np.ndarray]) -> str | None:
+        return shaping.warm_up_problem(outputs)
+
+    def compare(self, primary: dict[str, Any], shadow: dict[str, Any]) -> dict[str, float]:
+        return shaping.compare(primary, shadow)
+
+    def judge(self, chunk: Any, csv: bool, today: dt.date, default_date: dt.date) -> Any:
+        from quoteflow.products.motor import batch  # pyarrow: the batch extra only
+
+        return batch.judge(chunk, csv, today, default_date)
+
+    def batch_columns(self, columns: Any, outputs: dict[str, np.ndarray], x: np.ndarray,
+                      metadata: dict[str, Any]) -> dict[str, Any]:
+        from quoteflow.products.motor import batch
+
+        return batch.scored_columns(columns, outputs, metadata)
+
+    def train_and_register(self, registry_dir: Any, **options: Any) -> list[Any]:
+        from quoteflow.training.pipeline import train_and_register  # training extra only
+
+        return train_and_register(registry_dir, **options)

@@ -1,0 +1,61 @@
+"""Motor pricing's answer: graph outputs to premium and breakdown, live and in batch.
+
+The one place a premium's breakdown is shaped: inference's answer rows and batch
+scoring's output columns both come from here, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def loadings(metadata: dict[str, Any]) -> dict[str, float]:
+    p = metadata["pricing"]
+    return {"expense_loading": float(p["expense_loading"]),
+            "profit_loading": float(p["profit_loading"]),
+            "minimum_premium": float(p["minimum_premium"])}
+
+
+def minimum_applied(premium: np.ndarray, metadata: dict[str, Any]) -> np.ndarray:
+    """The floor decided the price (a premium equal to the minimum counts as floored)."""
+    return premium <= float(metadata["pricing"]["minimum_premium"])
+
+
+def predictions(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> list[dict[str, Any]]:
+    """One {premium, currency, breakdown} a row, floats as the graph computed them."""
+    base = loadings(metadata)
+    currency = str(metadata["pricing"]["currency"])
+    floored = minimum_applied(out["premium"], metadata)
+    return [{"premium": float(out["premium"][i]), "currency": currency, "breakdown": {
+        "expected_frequency": float(out["frequency"][i]),
+        "expected_severity": float(out["severity"][i]),
+        "pure_premium": float(out["pure_premium"][i]),
+        **base,
+        "minimum_applied": bool(floored[i]),
+    }} for i in range(len(out["premium"]))]
+
+
+def columns(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The same numbers as ``predictions``, column by column, for a scored book."""
+    n = len(out["premium"])
+    cols = {"expected_frequency": out["frequency"], "expected_severity": out["severity"],
+            "pure_premium": out["pure_premium"]}
+    cols.update({k: np.full(n, v) for k, v in loadings(metadata).items()})
+    cols["minimum_applied"] = minimum_applied(out["premium"], metadata)
+    return cols
+
+
+def warm_up_problem(out: dict[str, np.ndarray]) -> str | None:
+    premium = out["premium"]
+    if not np.all(np.isfinite(premium)) or np.any(premium <= 0):
+        return "warm-up produced non-finite or non-positive premiums"
+    return None
+
+
+def compare(primary: dict[str, Any], shadow: dict[str, Any]) -> dict[str, float]:
+    """Shadow's premium over the primary's, for the same features."""
+    if primary["premium"] <= 0:
+        return {}
+    return {"premium_ratio": float(shadow["premium"]) / float(primary["premium"])}

@@ -1,0 +1,8 @@
+"""Every end-to-end test fails on an unexpected error record in a service's log."""
+
+from tests.service_logs import (  # noqa: F401  (fixtures and hook used by pytest)
+    pytest_configure,
+    service_log_scanner,
+    service_logs_clean,
+    service_logs_clean_module,
+)

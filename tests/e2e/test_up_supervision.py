@@ -1,0 +1,95 @@
+"""`quoteflow up` supervises: SIGKILL of inference-green under load costs no quote (the
+router fails over to Blue), Green is started again and serves within seconds, and
+Ctrl-C still stops every process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.drills.load import DrillLoad
+from tests.e2e.helpers import get_json
+
+
+def four_free_ports() -> int:
+    """A port p with p..p+3 free (`quoteflow up` puts the services on consecutive ports)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = int(s.getsockname()[1])
+        if base + 3 > 65535:
+            continue
+        try:
+            for p in range(base, base + 4):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no four consecutive free ports")
+
+
+def ready_pid(url: str) -> int | None:
+    try:
+        body = get_json(url + "/readyz")
+        return int(body["pid"]) if body.get("ready") else None
+    except OSError:
+        return None
+
+
+def wait_until(check: object, timeout: float, what: str) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if check():  # type: ignore[operator]
+            return time.monotonic() - start
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not within {timeout:.0f}s")
+
+
+def test_killed_green_costs_no_quote_and_comes_back(trained_registry: Path,
+                                                   tmp_path: Path) -> None:
+    port = four_free_ports()
+    router, green = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 3}"
+    out = (tmp_path / "up.out").open("w+b")
+    env = {**os.environ, "QUOTEFLOW_ADMIN_TOKEN": "t"}
+    up = subprocess.Popen([sys.executable, "-m", "quoteflow.cli", "up", "--registry",
+                           str(trained_registry), "--workdir", str(tmp_path / "run"),
+                           "--port", str(port), "--green-weight", "50"],
+                          stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                          env=env)
+    try:
+        wait_until(lambda: ready_pid(router), 90, "quoteflow up ready")
+        first_green = ready_pid(green)
+        assert first_green is not None
+        with DrillLoad(router, rate=100) as load:
+            time.sleep(1.5)
+            killed_at = time.monotonic()
+            os.kill(first_green, signal.SIGKILL)
+            back_after = wait_until(lambda: ready_pid(green) not in (None, first_green), 15,
+                                    "a new inference-green ready")
+            time.sleep(2.0)  # the router's health poll brings Green back into the split
+        assert not load.failed, load.failed[:3]
+        after = [s for s in load.sent if s.at > killed_at + back_after + 1.5]
+        before = [s for s in load.sent if s.at < killed_at]
+        assert any(s.color == "green" for s in before), "Green took no traffic before"
+        assert any(s.color == "green" for s in after), "Green took no traffic once back"
+        print(f"inference-green ready again {back_after:.1f} s after SIGKILL; "
+              f"{len(load.sent)} quotes, none failed")
+    finally:
+        up.send_signal(signal.SIGINT)
+        rc = up.wait(30)
+        out.seek(0)
+        said = out.read().decode(errors="replace")
+    assert rc == 0, said
+    assert "inference-green exited (killed by SIGKILL); the others keep serving" in said, said
+    assert "inference-green restarted" in said and "inference-green is ready again" in said
+    assert said.rstrip().endswith("stopped."), said
+    for p in (port, port + 1, port + 2, port + 3):  # no process listens any more
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine
+            s.bind(("127.0.0.1", p))

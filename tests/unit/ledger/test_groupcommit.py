@@ -1,0 +1,85 @@
+"""The group committer's contract, with a commit function the test controls."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from quoteflow.ledger import LedgerUnavailable
+from quoteflow.ledger.groupcommit import GroupCommitter
+from quoteflow.ledger.record import QuoteRecord
+from tests.unit.ledger.records import record, run
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fail_next: Exception | None = None
+
+    async def commit(self, recs: list[QuoteRecord]) -> list[Exception | None]:
+        await self.gate.wait()
+        if self.fail_next is not None:
+            e, self.fail_next = self.fail_next, None
+            raise e
+        self.batches.append([r.quote_id for r in recs])
+        return [None] * len(recs)
+
+
+def test_a_caller_that_timed_out_before_its_row_was_taken_is_not_committed() -> None:
+    async def main() -> None:
+        fake = FakeStore()
+        gc = GroupCommitter(fake.commit, "fake", batch_max=10)
+        gc.start()
+        fake.gate.clear()  # the first batch hangs in its commit
+        first = asyncio.create_task(gc.submit(record(1), timeout=5))
+        await asyncio.sleep(0.01)
+        with pytest.raises(LedgerUnavailable, match="within 50 ms"):
+            await gc.submit(record(2), timeout=0.05)  # queued behind the stuck commit
+        third = asyncio.create_task(gc.submit(record(3), timeout=5))
+        await asyncio.sleep(0.01)
+        fake.gate.set()
+        await first
+        await third
+        await gc.close()
+        assert fake.batches == [["q000001"], ["q000003"]]
+    run(main())
+
+
+def test_a_failed_commit_fails_its_whole_batch_and_the_writer_goes_on() -> None:
+    async def main() -> None:
+        fake = FakeStore()
+        gc = GroupCommitter(fake.commit, "fake", batch_max=100)
+        gc.start()
+        fake.fail_next = OSError("disk full")
+        results = await asyncio.gather(*(gc.submit(record(i), timeout=1) for i in range(5)),
+                                       return_exceptions=True)
+        assert all(isinstance(r, LedgerUnavailable) and "disk full" in str(r)
+                   for r in results), results
+        await gc.submit(record(9), timeout=1)  # recovered by itself
+        assert fake.batches == [["q000009"]]
+        assert (gc.stats.failed_commits, gc.stats.commits) == (1, 1)
+        await gc.close()
+    run(main())
+
+
+def test_close_commits_what_is_queued_and_then_refuses() -> None:
+    async def main() -> None:
+        fake = FakeStore()
+        gc = GroupCommitter(fake.commit, "fake", batch_max=100)
+        gc.start()
+        pending = [asyncio.create_task(gc.submit(record(i), timeout=1)) for i in range(3)]
+        await asyncio.sleep(0)
+        await gc.close()
+        await asyncio.gather(*pending)
+        assert sorted(q for b in fake.batches for q in b) == ["q000000", "q000001", "q000002"]
+        with pytest.raises(LedgerUnavailable, match="not running"):
+            await gc.submit(record(5), timeout=1)
+    run(main())
+
+
+def test_batch_max_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="batch_max must be >= 1"):
+        GroupCommitter(FakeStore().commit, "fake", batch_max=0)
