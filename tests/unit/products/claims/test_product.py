@@ -127,6 +127,7 @@ def test_judge_rejects_with_the_live_messages_and_batch_matches_live(
     assert scored["decision"].tolist() == [r["decision"] for r in live]
     assert np.allclose(scored["probability_fraud"], [r["probabilities"]["fraud"] for r in live])
     assert scored["reasons"].tolist() == [" | ".join(r["reasons"]) for r in live]
+    assert scored[PRODUCT.headline_column].dtype == np.float64
 
 
 def test_the_serving_core_imports_no_web_framework_nor_training_libraries() -> None:
