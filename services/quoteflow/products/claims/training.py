@@ -156,7 +156,7 @@ def train(seed: int = DEFAULT_SEED, config: Path | None = None,
     differently), and on a shared 2-core machine OpenMP's spinning threads made the
     gradient boosting 3x slower (24 s against 7 s for the whole run).
     """
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
     step = progress or (lambda s: None)
     step("generate claims")
