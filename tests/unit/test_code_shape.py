@@ -10,7 +10,7 @@ MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
 # Known debt, to split next (merged late in the session that wrote this test); a new
 # entry here needs a reason in the commit.
-NOT_YET_SPLIT = {"products/claims/report.py:render", "training/cli.py:train",
+NOT_YET_SPLIT = {"training/cli.py:train",
                  "training/report.py:render"}
 
 

@@ -127,20 +127,13 @@ def train(product: str, mlflow_uri: str | None, registry_dir: Path, policies: Pa
     French motor policies) for frequency and the Danish fire losses for severity.
     Two new versions of NAME are registered, the GLM first, each with its training
     report (report.md) and Q-Q plots beside model.onnx.
+    --product claims: claim triage's two models, on generated claims. --mlflow: MLflow runs.
     """
-    if mlflow_uri:
-        from quoteflow.training.tracking import TrackingError, check_reachable
-
-        try:
-            check_reachable(mlflow_uri)
-        except TrackingError as e:
-            raise click.ClickException(str(e)) from e
+    _check_mlflow(mlflow_uri)
     if product != "motor":
-        if any(v is not None for v in (policies, claims, cpi, pricing, base_year)):
-            raise click.UsageError("--policies, --claims, --cpi, --pricing and --base-year "
-                                   "are motor's data options")
         _train_product(product, registry_dir, seed, None if name == "motor" else name,
-                       stage == "Staging", actor, mlflow_uri)
+                       stage == "Staging", actor, mlflow_uri,
+                       motor_options=(policies, claims, cpi, pricing, base_year))
         return
     from tqdm import tqdm
 
@@ -192,6 +185,17 @@ def train(product: str, mlflow_uri: str | None, registry_dir: Path, policies: Pa
     click.echo(f"done in {time.monotonic() - started:.1f} s")
 
 
+def _check_mlflow(uri: str | None) -> None:
+    if not uri:
+        return
+    from quoteflow.training.tracking import TrackingError, check_reachable
+
+    try:
+        check_reachable(uri)
+    except TrackingError as e:
+        raise click.ClickException(str(e)) from e
+
+
 def _log_to_mlflow(uri: str | None, versions: list[Any]) -> None:
     if not uri:
         return
@@ -203,10 +207,14 @@ def _log_to_mlflow(uri: str | None, versions: list[Any]) -> None:
 
 
 def _train_product(product: str, registry_dir: Path, seed: int, name: str | None,
-                   to_staging: bool, actor: str, mlflow_uri: str | None) -> None:
+                   to_staging: bool, actor: str, mlflow_uri: str | None,
+                   motor_options: tuple[Any, ...]) -> None:
     """A product package's own training (products.<name>.PRODUCT.train_and_register)."""
     import importlib
 
+    if any(v is not None for v in motor_options):
+        raise click.UsageError("--policies, --claims, --cpi, --pricing and --base-year "
+                               "are motor's data options")
     started = time.monotonic()
     p = importlib.import_module(f"quoteflow.products.{product}").PRODUCT
     options = {"seed": seed, "to_staging": to_staging, "actor": actor}

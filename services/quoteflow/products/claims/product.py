@@ -20,6 +20,7 @@ _COLUMN_TYPES: dict[str, Any] = {
 }
 # metadata keys ``shape`` reads, besides the registry's own
 REQUIRED_METADATA = ("decision_rule", "explanation")
+HEADLINE = "probability_fraud"
 
 
 def probabilities_of(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +42,9 @@ class ClaimsProduct(Product):
     raw_features = features.RAW_FEATURES
     model_io = model_io.MODEL_IO
     shadow_measures = ("agreement", "probability_shift")
+    # a scoring run summarises (mean, plot, compare_<headline>) the fraud probability
+    headline_column = HEADLINE
+    required_metadata = REQUIRED_METADATA
 
     def columns(self, requests: Sequence[BaseModel], today: dt.date) -> features.Columns:
         def dates(name: str) -> np.ndarray:
@@ -76,6 +80,9 @@ class ClaimsProduct(Product):
         return [{"decision": features.CLASSES[int(d[i])],
                  "probabilities": dict(zip(features.CLASSES, map(float, p[i]), strict=True)),
                  "reasons": why[i]} for i in range(len(d))]
+
+    def headline_label(self, metadata: dict[str, Any]) -> str:
+        return "probability of fraud"
 
     def check_warm_up(self, outputs: dict[str, np.ndarray]) -> str | None:
         p, d = probabilities_of(outputs)

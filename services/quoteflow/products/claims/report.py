@@ -21,18 +21,23 @@ def _per_class(t: dict[str, Any]) -> str:
                     f"{m['support']:,}", f"{m['decided']:,}"] for c, m in t["per_class"].items()])
 
 
-def render(meta: dict[str, Any], tm: Trained, explanation_method: str) -> str:
-    m, rule, td = meta["metrics"], meta["decision_rule"], meta["training_data"]
-    t, cmp, cur = m["test"], m["comparison"], rule["currency"]
+def _comparison(cmp: dict[str, Any], this: str, currency: str) -> str:
     bayes = cmp["bayes_optimal"]
     rows = [["Bayes-optimal (true probabilities)", f"{bayes['expected_cost']:.2f}", "0.0%",
              f"{bayes['fraud_recall']:.3f}", f"{bayes['macro_f1']:.3f}"]]
-    rows += [[name + (" (this model)" if name == tm.model_type else ""),
+    rows += [[name + (" (this model)" if name == this else ""),
               f"{c['expected_cost']:.2f}", f"{100 * c['excess_over_bayes']:+.1f}%",
               f"{c['fraud_recall']:.3f}", f"{c['macro_f1']:.3f}"]
              for name, c in cmp["models"].items()]
     rows.append(["pay every claim", f"{cmp['pay_everything_expected_cost']:.2f}", "", "0.000",
                  ""])
+    return _table(["rule", f"expected cost ({currency})", "over Bayes", "fraud recall",
+                   "macro F1"], rows)
+
+
+def render(meta: dict[str, Any], tm: Trained, explanation_method: str) -> str:
+    m, rule, td = meta["metrics"], meta["decision_rule"], meta["training_data"]
+    t, cur = m["test"], rule["currency"]
     costs = rule["costs"]
     weights = ", ".join(f"{c} {w:.3f}" for c, w in zip(CLASSES, rule["class_weights"],
                                                        strict=True))
@@ -56,8 +61,7 @@ def render(meta: dict[str, Any], tm: Trained, explanation_method: str) -> str:
         "true class probabilities; the Bayes-optimal rule decides with those probabilities "
         "themselves: no model can do better on average.",
         "",
-        _table(["rule", f"expected cost ({cur})", "over Bayes", "fraud recall", "macro F1"],
-               rows),
+        _comparison(m["comparison"], tm.model_type, cur),
         "",
         f"Costs ({cur}): " + ", ".join(f"{k.replace('_', ' ')} {v:,.0f}"
                                        for k, v in costs.items()) + ".",
