@@ -11,7 +11,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from quoteflow.inference.model import OUTPUTS
+from quoteflow.products.motor.model_io import INPUT, OUTPUTS
 
 
 def session(onnx_bytes: bytes) -> ort.InferenceSession:
@@ -29,14 +29,14 @@ def measure(onnx_bytes: bytes, rows: list[list[float]], seconds: float) -> dict[
     xs = [np.asarray([r], dtype=np.float32) for r in rows]
     outputs = list(OUTPUTS)
     for x in xs[:200]:  # warm-up
-        sess.run(outputs, {"features": x})
+        sess.run(outputs, {INPUT: x})
     times: list[float] = []
     cpu0 = time.process_time()
     t_end = time.perf_counter() + seconds
     i = 0
     while time.perf_counter() < t_end:
         t0 = time.perf_counter()
-        sess.run(outputs, {"features": xs[i % len(xs)]})
+        sess.run(outputs, {INPUT: xs[i % len(xs)]})
         times.append(time.perf_counter() - t0)
         i += 1
     cpu = time.process_time() - cpu0

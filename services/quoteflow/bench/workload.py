@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import orjson
 
+from quoteflow import products
 from quoteflow.bench.traffic import CustomerPool
-from quoteflow.preprocess.derive import derive
+from quoteflow.preprocess.derive import Derived, derive
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,14 @@ class Workload:
 
 def build(n: int = 2000, seed: int = 11) -> Workload:
     pool = CustomerPool(seed=seed)
+    motor = products.get("motor")  # the benchmark prices motor quotes
     quotes, predicts, bento = [], [], []
     for i in range(n):
         q = pool.quote()
         key = str(q.get("customer_key") or f"anon-{i}")
-        f = derive(orjson.dumps(q), pool.at)
+        outcome = derive(motor, orjson.dumps(q), pool.at)
+        assert isinstance(outcome, Derived), outcome  # the pool only draws valid customers
+        f = outcome.body
         quotes.append(Request(orjson.dumps(q).decode(), key))
         predicts.append(Request(orjson.dumps({"schema_version": f["schema_version"],
                                               "features": [f["features"]]}).decode(), key))

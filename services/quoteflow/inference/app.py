@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from quoteflow import metrics, products
 from quoteflow.contract import PredictRequest, PredictResponse, ValidationErrorBody
@@ -28,17 +29,32 @@ from quoteflow.inference.settings import Settings
 from quoteflow.registry import Registry
 
 
-def documented_response(registry: Registry, name: str, version: str) -> type[BaseModel]:
-    """PredictResponse with the served product's prediction rows, for the OpenAPI page.
+def documented(registry: Registry, name: str,
+               version: str) -> tuple[type[BaseModel], type[BaseModel]]:
+    """Request and response models of the served version, for the OpenAPI page.
 
-    Read from metadata only; a version that cannot be read is documented generically
-    (the load will fail later, and /readyz will say why)."""
+    The schema version and row width are the pinned model's, so the page (and a client
+    generated from it) asks for what /v1/predict accepts. Read from metadata only; a
+    version that cannot be read is documented generically (the load will fail later,
+    and /readyz will say why)."""
     try:
-        product = products.of_metadata(registry.get(name, version).metadata)
+        meta = registry.get(name, version).metadata
+        product = products.of_metadata(meta)
+        width = len(meta["feature_names"])
+        schema_version = str(meta["feature_schema_version"])
     except Exception:  # any failure is reported by the load, not here
-        return PredictResponse
-    return create_model("PredictResponse", __base__=PredictResponse,
-                        predictions=(list[product.prediction_model], ...))  # type: ignore[call-overload]
+        return PredictRequest, PredictResponse
+    row = Annotated[list[float], Field(min_length=width, max_length=width)]
+
+    request = create_model(
+        "PredictRequest",
+        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [
+            {"schema_version": schema_version, "features": [[0.0] * width]}]}),
+        schema_version=(Literal[schema_version], ...),  # type: ignore[valid-type]
+        features=(list[row], Field(min_length=1, max_length=10_000)))  # type: ignore[valid-type]
+    response = create_model("PredictResponse", __base__=PredictResponse,
+                            predictions=(list[product.prediction_model], ...))  # type: ignore[call-overload]
+    return request, response
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -63,12 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     serve_docs_offline(app)  # /docs without a CDN
     app.state.dataplane = plane
     app.include_router(probes(plane.readiness, before_scrape=plane.refresh_drift))
-    response = documented_response(registry, settings.model_name, settings.model_version)
+    request_model, response = documented(registry, settings.model_name, settings.model_version)
 
     @app.fast_post(
         "/v1/predict", tags=["predict"], summary="Run the model on a batch of feature vectors",
         openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": body_schema(PredictRequest)}}}},
+            "application/json": {"schema": body_schema(request_model)}}}},
         responses={200: {"model": response},
                    409: {"model": ValidationErrorBody, "description": "schema version mismatch"},
                    422: {"model": ValidationErrorBody}, 503: {"description": "model not ready"}},

@@ -101,7 +101,7 @@ def _book(model_ref: str, registry_dir: Path, book_path: Path, years: int, seed:
               leave=False) as bar:
         losses = aggregate.annual_losses(lam, sev, years, seed, post, progress=bar.update)
     s = aggregate.risk_summary(losses)
-    cur = bf.model.pricing["currency"]
+    cur = bf.model.metadata["pricing"]["currency"]
     click.echo(f"model {bf.model.name}:{bf.model.version}; book {book_path}: {bf.rows:,} rows, "
                f"{len(bf.frequency):,} simulated, {bf.rejected:,} rejected as the live API "
                f"would (see `quoteflow score --rejects`)")

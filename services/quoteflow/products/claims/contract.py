@@ -68,10 +68,18 @@ class ClaimRequest(BaseModel):
         return v
 
     @field_validator("claimant_age", "prior_claims_3y", "witnesses", "documents_attached",
-                     "claimed_amount", "sum_insured", mode="before")
+                     mode="before")
     @classmethod
-    def _number_fits_a_float(cls, v: Any) -> Any:
-        # ranges are checked in float64 (features.errors): a 4,000-digit integer cannot be
+    def _count_fits_int64(cls, v: Any) -> Any:
+        # counts become int64 columns (the ranges are checked there, features.errors)
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**53:
+            raise PydanticCustomError("int_too_large", "Input is far outside any valid range")
+        return v
+
+    @field_validator("claimed_amount", "sum_insured", mode="before")
+    @classmethod
+    def _amount_fits_a_float(cls, v: Any) -> Any:
+        # amounts are checked in float64 (features.errors): a 4,000-digit integer cannot be
         if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**308:
             raise PydanticCustomError("int_too_large", "Input is far outside any valid range")
         return v
