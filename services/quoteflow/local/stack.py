@@ -80,6 +80,16 @@ class Stack:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         config.workdir.mkdir(parents=True, exist_ok=True)
 
+    @property
+    def product(self) -> str:
+        """The product the Blue version belongs to (its metadata names it)."""
+        from quoteflow import products
+        from quoteflow.registry import Registry
+
+        c = self.config
+        meta = Registry(c.registry_dir).get(c.model_name, c.blue_version).metadata
+        return products.of_metadata(meta).name
+
     # --- lifecycle ----------------------------------------------------------------
 
     def write_policy(self) -> None:
@@ -106,6 +116,7 @@ class Stack:
             version = c.blue_version if color == "blue" else c.green_version
             env[prefix + "MODEL_VERSION"] = str(version)
         if kind == "router":
+            env[prefix + "PRODUCT"] = self.product
             env[prefix + "PREPROCESS_URL"] = c.url("preprocess")
             env[prefix + "BLUE_URL"] = c.url("inference-blue")
             if c.green_version is not None:
