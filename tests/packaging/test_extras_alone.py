@@ -8,6 +8,7 @@ FastAPI used to lose `quoteflow score` without a word).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -29,9 +30,20 @@ EXTRAS = {
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # from a copy of the tracked (and new, unignored) files: a stale egg-info or build/
+    # in the working tree would add files the package-data globs miss, as a clean
+    # clone (CI, an image build) would not
+    src = tmp_path_factory.mktemp("source")
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, check=True, capture_output=True).stdout.split(b"\0")
+    for name in filter(None, files):
+        path = ROOT / name.decode()
+        if path.is_file():
+            (src / name.decode()).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, src / name.decode())
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
-                    str(ROOT)], check=True, timeout=300)
+                    str(src)], check=True, timeout=300)
     return next(out.glob("quoteflow-*.whl"))
 
 
@@ -55,3 +67,17 @@ def test_extra_alone_serves_its_modules(extra: str, wheel: Path, tmp_path: Path)
     listed = subprocess.run([str(env_dir / "bin" / "quoteflow"), "--help"],
                             capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0 and other in listed.stdout
+
+
+def test_wheel_carries_every_data_file(wheel: Path) -> None:
+    """Every non-Python file the package reads (configs, CSVs, templates...) is in the
+    wheel: a missing glob in package-data only shows up in an image otherwise."""
+    import zipfile
+
+    pkg = ROOT / "services"
+    wanted = {str(p.relative_to(pkg)) for p in (pkg / "quoteflow").rglob("*")
+              if p.is_file() and p.suffix not in (".py", ".pyc", ".md")
+              and "__pycache__" not in p.parts}
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    assert wanted, "no data files found: the test looks in the wrong place"
+    assert sorted(wanted - shipped) == []
