@@ -69,6 +69,7 @@ class PricingSection(Strict):
     expense_loading: float = Field(ge=0, lt=1)
     profit_loading: float = Field(ge=0, lt=1)
     minimum_premium: float = Field(ge=0)
+    minor_unit: int = Field(default=2, ge=0, le=4)
     quote_validity_days: int = Field(ge=1, le=366)
 
 

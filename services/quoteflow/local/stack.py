@@ -50,6 +50,8 @@ class StackConfig:
     # per-service extra environment (drills: artificial delays, timeouts)
     env: dict[str, dict[str, str]] = field(default_factory=dict)
     log_level: str = "INFO"
+    # the router's quote ledger; None: SQLite in the work directory
+    ledger_url: str | None = None
 
     def port(self, service: str) -> int:
         if service not in self.ports:
@@ -62,6 +64,10 @@ class StackConfig:
     @property
     def policy_file(self) -> Path:
         return self.workdir / "policy.yaml"
+
+    @property
+    def ledger_file(self) -> Path:
+        return self.workdir.resolve() / "ledger.sqlite3"
 
 
 def terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -122,6 +128,7 @@ class Stack:
             if c.green_version is not None:
                 env[prefix + "GREEN_URL"] = c.url("inference-green")
             env[prefix + "POLICY_FILE"] = str(c.policy_file)
+            env[prefix + "LEDGER__URL"] = c.ledger_url or f"sqlite:///{c.ledger_file}"
             if c.admin_token:
                 env[prefix + "ADMIN_TOKEN"] = c.admin_token
         env.update(c.env.get(service, {}))

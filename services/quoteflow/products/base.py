@@ -16,6 +16,7 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -41,6 +42,16 @@ class ModelIO:
     @property
     def output_names(self) -> list[str]:
         return [o.name for o in self.outputs]
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """What the quote ledger records of one priced answer."""
+
+    premium: Decimal  # exact, already in the currency's unit
+    currency: str
+    breakdown: dict[str, Any]
+    validity_days: float  # from the artifact's metadata (quotes.validity_days)
 
 
 class FieldProblem(NamedTuple):
@@ -112,6 +123,11 @@ class Product(ABC):
     def answer_extras(self, metadata: dict[str, Any]) -> dict[str, Any]:
         """Batch-level fields of inference's answer besides model and predictions."""
         return {}
+
+    def quoted(self, prediction: dict[str, Any], answer: dict[str, Any]) -> Quoted | None:
+        """The price the ledger records for one row of inference's ``answer``; None for a
+        product whose answers are decisions, not prices (nothing to honour or bind)."""
+        return None
 
     @abstractmethod
     def check_warm_up(self, outputs: dict[str, np.ndarray]) -> str | None:

@@ -1,4 +1,4 @@
-"""router HTTP app: POST /v1/quote, the admin API, probes."""
+"""router HTTP app: the product's public path, the quote ledger's API, admin, probes."""
 
 from __future__ import annotations
 
@@ -25,10 +25,14 @@ from quoteflow.http import (
     probes,
     read_json_body,
 )
+from quoteflow.ledger.settings import make_store
+from quoteflow.ledger.store import LedgerStore
 from quoteflow.router.admin import admin_router
+from quoteflow.router.ledgering import QuoteLedger
 from quoteflow.router.policy import COLORS, PolicyState, PolicyStore
 from quoteflow.router.policy_file import PolicyFileWatcher, load_policy_file
 from quoteflow.router.quotes import Outcome, QuoteService, Rejected, Served
+from quoteflow.router.quotes_api import quotes_router
 from quoteflow.router.settings import Settings
 from quoteflow.router.shadow import ShadowComparer
 from quoteflow.router.upstream import Upstreams
@@ -58,10 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     product = products.get(settings.product)
     shadow = ShadowComparer(upstreams, product, settings.shadow_queue, settings.shadow_concurrency,
                             settings.shadow_timeout, settings.shadow_max_per_second)
-    service = QuoteService(settings, product, store, upstreams, shadow)
+    # a product whose answers carry an id (motor's quote_id) is priced: record them
+    ledger_store = (make_store(settings.ledger)
+                    if settings.ledger_enabled and product.answer_id_field else None)
+    ledger = (QuoteLedger(ledger_store, product, settings.instance)
+              if ledger_store is not None else None)
+    service = QuoteService(settings, product, store, upstreams, shadow, ledger)
     file_watcher = PolicyFileWatcher(settings.policy_file, store, settings.policy_poll_interval)
 
-    lifespan = _lifespan(settings, store, upstreams, shadow, file_watcher)
+    lifespan = _lifespan(settings, store, upstreams, shadow, file_watcher, ledger_store)
 
     app = FastPathAPI(title="quoteflow router", version="1", lifespan=lifespan,
                       description="Public quote API. Splits traffic between the Blue and Green "
@@ -89,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                     status))
 
     _public_route(app, settings, service)
+    if ledger is not None:
+        app.include_router(quotes_router(ledger))
     app.state.store = store
     app.state.upstreams = upstreams
     return app
@@ -127,11 +138,16 @@ def _public_route(app: FastPathAPI, settings: Settings, service: QuoteService) -
 
 
 def _lifespan(settings: Settings, store: PolicyStore, upstreams: Upstreams,
-              shadow: ShadowComparer, file_watcher: PolicyFileWatcher
+              shadow: ShadowComparer, file_watcher: PolicyFileWatcher,
+              ledger: LedgerStore | None
               ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
+        if ledger is not None:  # migrations run here; an unreachable store stops the start
+            await ledger.open()
+            log.info("quote ledger open", extra={"store": ledger.kind,
+                                                 **await ledger.durability()})
         await upstreams.start()
         # Re-check upstream versions as soon as a policy changes which version a color
         # must serve; policies may arrive on the ConfigMap watcher's thread.
@@ -155,5 +171,7 @@ def _lifespan(settings: Settings, store: PolicyStore, upstreams: Upstreams,
                 await t
         await shadow.stop()
         await upstreams.stop()
+        if ledger is not None:  # after the drain: the last quotes' commits are waited for
+            await ledger.close()
 
     return lifespan

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quoteflow import products
+from quoteflow.ledger.settings import LedgerSettings
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QUOTEFLOW_ROUTER_")
+    # nested: QUOTEFLOW_ROUTER_LEDGER__URL=postgresql://... sets ledger.url
+    model_config = SettingsConfigDict(env_prefix="QUOTEFLOW_ROUTER_", env_nested_delimiter="__")
 
     # The product this router serves on its public path (products.REGISTERED).
     product: str = Field(default_factory=lambda: products.names()[0])
@@ -43,6 +46,13 @@ class Settings(BaseSettings):
     policy_poll_interval: float = 0.2
     max_body_bytes: int = 16 * 1024
     pool_size: int = 256
+    # Every priced answer is recorded before it leaves (products whose answers are
+    # prices). Off only for a benchmark's baseline: then no quote can be retrieved,
+    # honoured or bound.
+    ledger_enabled: bool = True
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    # names this process in each record (a pod's name in a cluster)
+    instance: str = Field(default_factory=socket.gethostname, min_length=1)
 
     @field_validator("product")
     @classmethod

@@ -34,7 +34,8 @@ def _config_options(cfg: QuoteflowConfig) -> dict[str, Any]:
     p = cfg.pricing
     return {"severity_settings": severity_pipeline.from_config(cfg),
             "pricing_config": PricingConfig(p.currency, p.base_year, p.expense_loading,
-                                            p.profit_loading, p.minimum_premium),
+                                            p.profit_loading, p.minimum_premium,
+                                            p.minor_unit),
             "quote_validity_days": p.quote_validity_days}
 
 

@@ -9,6 +9,7 @@ exactly the served artifact.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,8 +107,7 @@ def prepare(policies: Path | None = None, claims: Path | None = None, cpi: Path 
                   cpi or paths.CPI_TABLE, pricing or paths.PRICING_CONFIG)
     config = pricing_config or PricingConfig.load(src.pricing)
     if base_year is not None:
-        config = PricingConfig(config.currency, base_year, config.expense_loading,
-                               config.profit_loading, config.minimum_premium)
+        config = dataclasses.replace(config, base_year=base_year)
     domain = loaders.filter_domain(loaders.load_policies(src.policies))
     if len(domain.kept) == 0:
         raise ValueError(f"{src.policies}: no policy is inside the rating domain "

@@ -89,8 +89,14 @@ class QuoteModel(ModelColor):
 
 
 class QuoteResponse(BaseModel):
-    quote_id: str
-    premium: float
+    quote_id: str = Field(description="GET /v1/quotes/{quote_id} reads the recorded quote")
+    premium: float = Field(description="in the currency's unit (DKK: 2 decimals)")
     currency: str
     breakdown: PriceBreakdown
+    quoted_at: dt.datetime | None = Field(
+        default=None, description="when the quote was recorded (absent only when the router "
+                                  "runs without a ledger, as a benchmark baseline)")
+    valid_until: dt.datetime | None = Field(
+        default=None, description="a re-quote of the same request by the same customer_key "
+                                  "until then answers this quote again; binding needs it")
     model: QuoteModel

@@ -28,6 +28,9 @@ class PricingConfig:
     expense_loading: float
     profit_loading: float
     minimum_premium: float
+    # decimals of the currency's unit (ISO 4217 minor unit: DKK 2): a premium is rounded
+    # to it once, in shaping, and the ledger keeps it as that exact decimal
+    minor_unit: int = 2
 
     @property
     def loading_factor(self) -> float:
@@ -42,7 +45,7 @@ class PricingConfig:
         if not isinstance(doc, dict):
             raise PricingConfigError(f"{path}: expected a mapping of pricing settings")
         fields = set(cls.__dataclass_fields__)
-        unknown, missing = set(doc) - fields, fields - set(doc)
+        unknown, missing = set(doc) - fields, fields - set(doc) - {"minor_unit"}
         if unknown or missing:
             raise PricingConfigError(f"{path}: unknown keys {sorted(unknown)}, missing keys "
                                      f"{sorted(missing)}; expected {sorted(fields)}")
@@ -50,12 +53,15 @@ class PricingConfig:
             cfg = cls(currency=str(doc["currency"]), base_year=int(doc["base_year"]),
                       expense_loading=float(doc["expense_loading"]),
                       profit_loading=float(doc["profit_loading"]),
-                      minimum_premium=float(doc["minimum_premium"]))
+                      minimum_premium=float(doc["minimum_premium"]),
+                      minor_unit=int(doc.get("minor_unit", 2)))
         except (TypeError, ValueError) as e:
             raise PricingConfigError(f"{path}: {e}") from e
         for name in ("expense_loading", "profit_loading"):
             if not 0 <= getattr(cfg, name) < 1:
                 raise PricingConfigError(f"{path}: {name} must be a fraction in [0, 1)")
+        if not 0 <= cfg.minor_unit <= 4:
+            raise PricingConfigError(f"{path}: minor_unit must be 0-4 decimals")
         if cfg.minimum_premium < 0:
             raise PricingConfigError(f"{path}: minimum_premium must not be negative")
         if not cfg.currency.isalpha() or len(cfg.currency) != 3:

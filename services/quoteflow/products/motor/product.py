@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
 
-from quoteflow.products.base import FieldProblem, Product
+from quoteflow.products.base import FieldProblem, Product, Quoted
 from quoteflow.products.motor import contract, features, model_io, shaping
 
 
@@ -67,7 +68,13 @@ class MotorProduct(Product):
         return f"premium ({metadata['pricing']['currency']}, log scale)"
 
     def answer_extras(self, metadata: dict[str, Any]) -> dict[str, Any]:
-        return {"currency": str(metadata["pricing"]["currency"])}
+        return {"currency": str(metadata["pricing"]["currency"]),
+                "validity_days": float(metadata.get("quotes", {}).get("validity_days", 30))}
+
+    def quoted(self, prediction: dict[str, Any], answer: dict[str, Any]) -> Quoted:
+        # the premium is already rounded to the unit (shaping.money): its repr is exact
+        return Quoted(Decimal(repr(float(prediction["premium"]))), str(prediction["currency"]),
+                      dict(prediction["breakdown"]), float(answer.get("validity_days", 30)))
 
     def check_warm_up(self, outputs: dict[str, np.ndarray]) -> str | None:
         return shaping.warm_up_problem(outputs)

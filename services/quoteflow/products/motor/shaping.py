@@ -6,6 +6,7 @@ scoring's output columns both come from here, so they cannot drift apart.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
@@ -23,12 +24,22 @@ def minimum_applied(premium: np.ndarray, metadata: dict[str, Any]) -> np.ndarray
     return premium <= float(metadata["pricing"]["minimum_premium"])
 
 
+def money(premium: np.ndarray, metadata: dict[str, Any]) -> list[Decimal]:
+    """Premiums rounded half-up to the currency's unit (pricing.minor_unit), exactly:
+    the figure quoted, recorded in the ledger and written by batch scoring."""
+    unit = Decimal(1).scaleb(-int(metadata["pricing"].get("minor_unit", 2)))
+    # repr: the shortest text that reads back as the same float, so 0.125 stays 0.125
+    return [Decimal(repr(float(p))).quantize(unit, ROUND_HALF_UP) for p in premium]
+
+
 def predictions(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> list[dict[str, Any]]:
-    """One {premium, currency, breakdown} a row, floats as the graph computed them."""
+    """One {premium, currency, breakdown} a row: the premium in the currency's unit, the
+    breakdown's figures as the graph computed them."""
     base = loadings(metadata)
     currency = str(metadata["pricing"]["currency"])
     floored = minimum_applied(out["premium"], metadata)
-    return [{"premium": float(out["premium"][i]), "currency": currency, "breakdown": {
+    premiums = money(out["premium"], metadata)
+    return [{"premium": float(premiums[i]), "currency": currency, "breakdown": {
         "expected_frequency": float(out["frequency"][i]),
         "expected_severity": float(out["severity"][i]),
         "pure_premium": float(out["pure_premium"][i]),
