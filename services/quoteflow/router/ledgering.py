@@ -118,10 +118,10 @@ def public_answer(rec: QuoteRecord, id_field: str) -> dict[str, Any]:
     return {id_field: rec.quote_id, "premium": orjson.Fragment(str(rec.premium)),
             "currency": rec.currency, "breakdown": rec.breakdown,
             "model": {"name": rec.model_name, "version": rec.model_version, "color": rec.color},
-            "quoted_at": _ts(rec.quoted_at), "valid_until": _ts(rec.valid_until)}
+            "quoted_at": timestamp(rec.quoted_at), "valid_until": timestamp(rec.valid_until)}
 
 
-def _ts(t: dt.datetime) -> str:
+def timestamp(t: dt.datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")  # as the record's JSON writes UTC
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from quoteflow.http import json_response
 from quoteflow.ledger.outcomes import BindOutcome, Bound, Expired, LedgerUnavailable
-from quoteflow.router.ledgering import QuoteLedger, recorded_quote
+from quoteflow.router.ledgering import QuoteLedger, recorded_quote, timestamp
 
 RETRY_AFTER = {"Retry-After": "1"}
 RECORD_DOC = {"description": "the recorded quote: request, features, model, color and why, "
@@ -26,7 +26,7 @@ def bind_answer(outcome: BindOutcome, ledger: QuoteLedger) -> tuple[int, dict[st
         return 200, {**recorded_quote(outcome.record, ledger.clock()),
                      "already_bound": outcome.already}
     if isinstance(outcome, Expired):
-        return 409, {"detail": outcome.detail(), "valid_until": outcome.valid_until.isoformat()}
+        return 409, {"detail": outcome.detail(), "valid_until": timestamp(outcome.valid_until)}
     return 404, {"detail": outcome.detail()}
 
 

@@ -1,0 +1,187 @@
+"""The quote ledger end to end, over real HTTP, on SQLite and on a real PostgreSQL.
+
+A real stack (preprocess, inference Blue v1 and Green v2, router) per store; the
+PostgreSQL is a throwaway server this module starts (tests/pgserver.py). Checked:
+a 200 is retrievable as recorded; a re-quote is honoured across a traffic switch to
+Green 100% and across a rollback (kill switch); binding, rebinding and concurrent
+binds; expiry (a registry copy whose v1 holds quotes for two seconds); the ledger
+down: 503 with Retry-After, then priced again once it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from quoteflow.local.stack import Stack
+from quoteflow.registry import Registry
+from tests.e2e.helpers import TOKEN, get_json, make_stack, quote_body
+from tests.pgserver import PgServer
+
+
+def post(url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any], Any]:
+    data = json.dumps(body).encode() if body is not None else b""
+    req = urllib.request.Request(url, data=data, method="POST",
+                                 headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read()), r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read()), e.headers
+
+
+def traffic(st: Stack, *args: str) -> None:
+    """The SRE's own command, against this stack's router."""
+    token = st.config.workdir / "token"
+    token.write_text(TOKEN)
+    subprocess.run([sys.executable, "-m", "quoteflow.cli", "traffic", *args,
+                    "--router", st.config.url("router"), "--token-file", str(token)],
+                   check=True, capture_output=True, timeout=60,
+                   env={k: v for k, v in os.environ.items() if k != "QUOTEFLOW_ADMIN_TOKEN"})
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[PgServer]:
+    server = PgServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def ledger_stack(request: pytest.FixtureRequest, trained_registry: Path,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
+    url = None
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg").create_database()
+    st = make_stack(trained_registry, tmp_path_factory.mktemp(f"ledger-{request.param}"),
+                    ledger_url=url)
+    with st:
+        yield st, request.param
+
+
+def test_a_quote_is_recorded_as_answered(ledger_stack: tuple[Stack, str],
+                                         trained_registry: Path) -> None:
+    st, _ = ledger_stack
+    router = st.config.url("router")
+    body = quote_body(customer_key="ledger-retrieval")
+    status, answer, _ = post(router + "/v1/quote", body)
+    assert status == 200, answer
+    rec = get_json(f"{router}/v1/quotes/{answer['quote_id']}")
+    assert rec["status"] == "quoted" and rec["quote_id"] == answer["quote_id"]
+    assert rec["request"] == body  # as received
+    assert Decimal(str(rec["premium"])) == Decimal(str(answer["premium"]))
+    assert Decimal(str(answer["premium"])).as_tuple().exponent >= -2  # DKK: ore at most
+    assert rec["quoted_at"] == answer["quoted_at"] and rec["valid_until"] == answer["valid_until"]
+    mv = Registry(trained_registry).get("motor", answer["model"]["version"])
+    assert rec["model_sha256"] == mv.metadata["onnx_sha256"]
+    assert rec["color"] == answer["model"]["color"] and rec["features_schema"] == "1"
+    assert len(rec["features"]) == len(mv.metadata["feature_names"])
+    status, missing, _ = post(router + "/v1/quote", quote_body())  # no key: a fresh id
+    assert status == 200 and missing["quote_id"] != answer["quote_id"]
+    with pytest.raises(urllib.error.HTTPError) as e:
+        get_json(f"{router}/v1/quotes/no-such-quote")
+    assert e.value.code == 404
+
+
+def test_requote_is_honoured_across_a_switch_and_a_rollback(
+        ledger_stack: tuple[Stack, str]) -> None:
+    st, _ = ledger_stack
+    router = st.config.url("router")
+    traffic(st, "set", "--green", "0")
+    body = quote_body(customer_key="ledger-requote")
+    _, first, _ = post(router + "/v1/quote", body)
+    assert first["model"] == {"name": "motor", "version": "1", "color": "blue"}
+    traffic(st, "set", "--green", "100")
+    _, again, _ = post(router + "/v1/quote", body)
+    assert again["quote_id"] == first["quote_id"]
+    assert again["premium"] == first["premium"] and again["model"] == first["model"]
+    _, other, _ = post(router + "/v1/quote", {**body, "bonus_malus": body["bonus_malus"] + 5})
+    assert other["model"]["version"] == "2"  # a new request is priced by today's policy
+    traffic(st, "kill")  # rollback: everything back on Blue
+    _, after, _ = post(router + "/v1/quote", {**body, "bonus_malus": body["bonus_malus"] + 5})
+    assert after["quote_id"] == other["quote_id"] and after["model"]["version"] == "2"
+    traffic(st, "set", "--green", "0")
+
+
+def test_bind_once_even_when_raced(ledger_stack: tuple[Stack, str]) -> None:
+    st, _ = ledger_stack
+    router = st.config.url("router")
+    _, quote, _ = post(router + "/v1/quote", quote_body(customer_key="ledger-bind"))
+    qid = quote["quote_id"]
+
+    async def race() -> list[dict[str, Any]]:
+        async with aiohttp.ClientSession() as s:
+            async def bind() -> dict[str, Any]:
+                async with s.post(f"{router}/v1/quotes/{qid}/bind") as r:
+                    assert r.status == 200, await r.text()
+                    return await r.json()  # type: ignore[no-any-return]
+            return await asyncio.gather(*(bind() for _ in range(16)))
+
+    answers = asyncio.run(race())
+    assert sum(not a["already_bound"] for a in answers) == 1
+    assert len({a["bound_at"] for a in answers}) == 1
+    assert all(a["status"] == "bound" for a in answers)
+    assert get_json(f"{router}/v1/quotes/{qid}")["bound_at"] == answers[0]["bound_at"]
+    status, body, _ = post(f"{router}/v1/quotes/unknown/bind")
+    assert status == 404 and "unknown" in body["detail"]
+
+
+@pytest.mark.expect_log_errors  # the router logs the outage it answers 503 for
+def test_postgres_outage_gives_retry_after_then_recovers(pg: PgServer,
+                                                         trained_registry: Path,
+                                                         tmp_path: Path) -> None:
+    st = make_stack(trained_registry, tmp_path, ledger_url=pg.create_database())
+    with st:
+        router = st.config.url("router")
+        assert post(router + "/v1/quote", quote_body())[0] == 200
+        pg.stop("immediate")
+        try:
+            outage = [post(router + "/v1/quote", quote_body()) for _ in range(5)]
+        finally:
+            pg.start()
+        assert [s for s, _, _ in outage] == [503] * 5, outage
+        assert all(h["Retry-After"] for _, _, h in outage)
+        assert all("could not be recorded" in b["detail"] for _, b, _ in outage)
+        deadline = time.monotonic() + 30
+        while (status := post(router + "/v1/quote", quote_body())[0]) != 200:
+            assert status == 503 and time.monotonic() < deadline
+            time.sleep(0.2)
+
+
+def test_an_expired_quote_cannot_be_bound(trained_registry: Path, tmp_path: Path) -> None:
+    registry = tmp_path / "registry"
+    shutil.copytree(trained_registry, registry)
+    meta_path = registry / "motor" / "1" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["quotes"]["validity_days"] = 2 / 86400  # two seconds
+    meta_path.write_text(json.dumps(meta))
+    with make_stack(registry, tmp_path / "work") as st:
+        router = st.config.url("router")
+        body = quote_body(customer_key="ledger-expiry")
+        _, quote, _ = post(router + "/v1/quote", body)
+        assert quote["model"]["version"] == "1"
+        time.sleep(2.5)
+        status, refused, _ = post(f"{router}/v1/quotes/{quote['quote_id']}/bind")
+        assert status == 409, refused
+        assert refused["valid_until"] == quote["valid_until"]
+        assert quote["valid_until"].removesuffix("Z") in refused["detail"]
+        assert get_json(f"{router}/v1/quotes/{quote['quote_id']}")["status"] == "expired"
+        _, fresh, _ = post(router + "/v1/quote", body)  # expired: not honoured again
+        assert fresh["quote_id"] != quote["quote_id"]
