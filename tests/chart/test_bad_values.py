@@ -41,6 +41,9 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
      ["inference.colors.blue.enabled"]),
     ("training without a store", {"training": {"enabled": True}},
      ["training.enabled", "models.source=pvc"]),
+    ("two routers on SQLite", {"router": {"replicas": 2}}, ["/router", "replicas"]),
+    ("autoscaled routers on SQLite", {"router": {"autoscaling": {"enabled": True}}},
+     ["/router", "autoscaling"]),
 ]
 
 
@@ -72,6 +75,8 @@ GUARDED = [
      "inference.colors.blue.version is required"),
     ({"traffic": {"greenWeight": 101}}, "traffic.greenWeight must be between 0 and 100, got 101"),
     ({"traffic": {"greenWeight": -5}}, "traffic.greenWeight must be between 0 and 100, got -5"),
+    ({"router": {"replicas": 3}},
+     "router.replicas > 1 or router.autoscaling.enabled needs router.ledger.postgresql"),
 ]
 
 

@@ -214,7 +214,7 @@ def test_policy_configmap_is_a_valid_policy_matching_the_pods(scenario: str) -> 
     router = r.get("Deployment", f"{FULLNAME}-router")
     env = env_of(pod_spec(router)["containers"][0])  # type: ignore[index]
     services = {s["metadata"]["name"] for s in r.of_kind("Service")}
-    urls = {k: v for k, v in env.items() if k.endswith("_URL")}
+    urls = {k: v for k, v in env.items() if k.endswith("_URL") and "LEDGER" not in k}
     assert set(urls) == {"QUOTEFLOW_ROUTER_PREPROCESS_URL"} | {
         f"QUOTEFLOW_ROUTER_{c.upper()}_URL" for c in colors}
     for url in urls.values():
@@ -406,3 +406,33 @@ def test_scenarios_cover_what_the_issue_asks() -> None:
     assert v("production")["training"]["enabled"] is True
     assert Path(CHART / "values.yaml").read_text().splitlines()[0] == \
         "# yaml-language-server: $schema=values.schema.json"
+
+
+@pytest.mark.parametrize("scenario", ALL)
+def test_the_ledger_is_durable_and_single_writer_on_sqlite(scenario: str) -> None:
+    """PostgreSQL from a Secret, or SQLite on a kept ReadWriteOnce volume with one router
+    that is recreated, never surged (two writers on one SQLite file)."""
+    r = render_scenario(scenario)
+    ledger = r.values["router"]["ledger"]
+    router = r.get("Deployment", f"{FULLNAME}-router")
+    spec = pod_spec(router)
+    env = env_of(spec["containers"][0])  # type: ignore[index]
+    claims = {o["metadata"]["name"]: o for o in r.of_kind("PersistentVolumeClaim")}
+    if ledger["postgresql"]["existingSecret"]:
+        ref = env["QUOTEFLOW_ROUTER_LEDGER__URL"]["secretKeyRef"]
+        assert ref == {"name": ledger["postgresql"]["existingSecret"],
+                       "key": ledger["postgresql"]["key"]}
+        assert f"{FULLNAME}-ledger" not in claims
+        assert router["spec"]["strategy"]["type"] == "RollingUpdate"
+    else:
+        mounts = {m["name"]: m["mountPath"]
+                  for m in spec["containers"][0]["volumeMounts"]}  # type: ignore[index]
+        path = env["QUOTEFLOW_ROUTER_LEDGER__URL"].removeprefix("sqlite:///")
+        assert path.startswith(mounts["ledger"] + "/")
+        volumes = {v["name"]: v for v in spec["volumes"]}  # type: ignore[index]
+        assert volumes["ledger"]["persistentVolumeClaim"]["claimName"] == f"{FULLNAME}-ledger"
+        pvc = claims[f"{FULLNAME}-ledger"]
+        assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
+        assert pvc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        assert router["spec"]["strategy"]["type"] == "Recreate"
+        assert router["spec"].get("replicas") == 1

@@ -107,3 +107,19 @@ def test_strict_validation_catches_a_misspelled_field() -> None:
     bad["spec"]["template"]["spec"]["containers"][0]["livenessProbes"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(bad, NEWEST, strict=True)
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_dev_ledger_database_passes_strict_schema(kube_version: str) -> None:
+    """k8s/postgres.yaml (skaffold's rawYaml) and what the dev values expect of it."""
+    from tests.chart.chartlib import ROOT
+
+    docs = [d for d in yaml.safe_load_all((ROOT / "k8s/postgres.yaml").read_text()) if d]
+    for obj in docs:
+        kubernetes_validate.validate(obj, kube_version, strict=True)
+    secret = next(d for d in docs if d["kind"] == "Secret")
+    dev = yaml.safe_load((ROOT / "k8s/dev-values.yaml").read_text())
+    assert dev["router"]["ledger"]["postgresql"]["existingSecret"] == secret["metadata"]["name"]
+    assert dev["router"]["ledger"]["postgresql"]["key"] in secret["stringData"]
+    service = next(d for d in docs if d["kind"] == "Service")
+    assert f"@{service['metadata']['name']}:5432/" in secret["stringData"]["url"]

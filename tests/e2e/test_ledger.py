@@ -185,3 +185,30 @@ def test_an_expired_quote_cannot_be_bound(trained_registry: Path, tmp_path: Path
         assert get_json(f"{router}/v1/quotes/{quote['quote_id']}")["status"] == "expired"
         _, fresh, _ = post(router + "/v1/quote", body)  # expired: not honoured again
         assert fresh["quote_id"] != quote["quote_id"]
+
+
+def test_every_recorded_quote_replays_identical(ledger_stack: tuple[Stack, str],
+                                                trained_registry: Path, tmp_path: Path) -> None:
+    """Runs after the module's other tests on this stack: their quotes are replayed."""
+    st, kind = ledger_stack
+    url = st.config.ledger_url or f"sqlite:///{st.config.ledger_file}"
+    cmd = [sys.executable, "-m", "quoteflow.cli", "quotes", "replay", "--since", "2000-01-01",
+           "--registry", str(trained_registry), "--ledger", url]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    n = int(done.stdout.split()[-6].replace(",", ""))  # "<n> quote(s) replayed: ..."
+    assert n >= 5 and f"{n:,} identical, 0 differ" in done.stdout, done.stdout
+    if kind != "sqlite":
+        return
+    # a premium changed behind the ledger's back is caught, and the exit code says so
+    import sqlite3
+
+    copy = tmp_path / "tampered.sqlite3"
+    with sqlite3.connect(st.config.ledger_file) as live, sqlite3.connect(copy) as db:
+        live.backup(db)  # WAL included
+        qid = db.execute("SELECT quote_id FROM quotes LIMIT 1").fetchone()[0]
+        db.execute("UPDATE quotes SET premium = '1.00' WHERE quote_id = ?", (qid,))
+    done = subprocess.run([*cmd[:-1], f"sqlite:///{copy}"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"{qid}: DIFFERS: premium" in done.stdout and "recorded 1.00 DKK" in done.stdout

@@ -171,6 +171,10 @@ ports:
 {{- fail "traffic.shadow.enabled needs inference.colors.green.enabled: shadow copies go to Green" }}
 {{- end }}
 {{- end }}
+{{- $ledger := .Values.router.ledger }}
+{{- if and (not $ledger.postgresql.existingSecret) (or (gt (int .Values.router.replicas) 1) .Values.router.autoscaling.enabled) }}
+{{- fail "router.replicas > 1 or router.autoscaling.enabled needs router.ledger.postgresql.existingSecret: the SQLite ledger is one file with one writer" }}
+{{- end }}
 {{- if and .Values.training.enabled (ne .Values.models.source "pvc") }}
 {{- fail "training.enabled needs models.source=pvc: the training job registers into the model store on that volume" }}
 {{- end }}

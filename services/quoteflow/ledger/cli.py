@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 import click
 import orjson
 
+from quoteflow.cli_options import registry_option
 from quoteflow.ledger import export as exporter
 from quoteflow.ledger.outcomes import LedgerUnavailable
+from quoteflow.ledger.record import QuoteRecord
 from quoteflow.ledger.schema import GROUPABLE
 from quoteflow.ledger.settings import DEFAULT_URL, LedgerSettings, make_store
 from quoteflow.ledger.store import LedgerStore, group_columns
@@ -128,6 +130,48 @@ def stats(by: str, since: str | None, until: str | None, ledger_url: str) -> Non
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+@quotes.command("replay")
+@click.argument("quote_id", required=False)
+@click.option("--since", help="replay every quote from this time (ISO) instead of one id")
+@click.option("--until", help="with --since: up to this time (ISO; default: now)")
+@registry_option
+@ledger_option
+def replay(quote_id: str | None, since: str | None, until: str | None, registry_dir: Path,
+           ledger_url: str) -> None:
+    """Re-derive and re-price recorded quotes from the registry; exit 1 if any differ."""
+    from quoteflow.ledger.replay import Replayer  # onnxruntime: the inference extra
+    from quoteflow.registry import Registry
+
+    if (quote_id is None) == (since is None):
+        raise click.UsageError("give a QUOTE_ID or --since (not both)")
+    replayer = Replayer(Registry(registry_dir))
+
+    async def records(store: LedgerStore) -> list[QuoteRecord]:
+        if quote_id is not None:
+            rec = await store.get(quote_id)
+            if rec is None:
+                raise click.ClickException(f"no quote {quote_id} in the ledger ({ledger_url})")
+            return [rec]
+        lo = parse_time(since, "--since") or EPOCH
+        hi = parse_time(until, "--until") or dt.datetime.now(dt.UTC)
+        return [r async for r in store.export(lo, hi)]
+
+    recs = run(ledger_url, records)
+    differing = 0
+    for rec in recs:
+        result = replayer.replay(rec)
+        if not result.identical:
+            differing += 1
+            click.echo(f"{rec.quote_id}: DIFFERS: {'; '.join(result.differences)}")
+        elif quote_id is not None:
+            click.echo(f"{rec.quote_id}: identical ({rec.model_name} v{rec.model_version}, "
+                       f"{rec.premium} {rec.currency})")
+    click.echo(f"{len(recs):,} quote(s) replayed: {len(recs) - differing:,} identical, "
+               f"{differing:,} differ")
+    if differing:
+        raise SystemExit(1)
 
 
 @quotes.command("purge")
