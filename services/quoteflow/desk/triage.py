@@ -56,9 +56,10 @@ class TriageClient:
             return self._pending(request, f"triage unreachable ({type(e).__name__})")
         if r.status_code == 200:
             try:
-                return Triaged(TriageResponse.model_validate_json(r.content)
-                               .model_dump(mode="json"))
-            except ValidationError as e:
+                # the router's answer may leave the reference out: it is the request's
+                body = {"claim_reference": request.get("claim_reference"), **r.json()}
+                return Triaged(TriageResponse.model_validate(body).model_dump(mode="json"))
+            except (ValueError, ValidationError) as e:
                 return self._pending(request, f"triage answered an unexpected body: {e}")
         if r.status_code == 422:
             return Refused(r.json().get("detail", []))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 from fastapi.testclient import TestClient
 
 from quoteflow.desk.claims import ACTIONS, labelled
@@ -14,7 +15,7 @@ from quoteflow.desk.store import DeskStore
 from tests.unit.desk.conftest import FORM, PDF, csrf_of, login
 
 
-def file(c: TestClient, csrf: str, files: list[tuple[str, bytes]], **form: str):  # noqa: ANN201
+def file(c: TestClient, csrf: str, files: list[tuple[str, bytes]], **form: str) -> httpx.Response:
     data = {**FORM, **form, "csrf_token": csrf}
     return c.post("/claims", data=data,
                   files=[("documents", (n, b, "application/pdf")) for n, b in files])
