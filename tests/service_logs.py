@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-# preprocess.log, inference-blue.log, router.log, router-1.log (a second replica)
-LOG_NAME = re.compile(r"^(preprocess|inference-[a-z]+|router)(-\d+)?\.log$")
+# preprocess.log, inference-blue.log, router.log, router-1.log (a second replica), desk.log
+LOG_NAME = re.compile(r"^(preprocess|inference-[a-z]+|router|desk)(-\d+)?\.log$")
 MARKER = "expect_log_errors"
 
 

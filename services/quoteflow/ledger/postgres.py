@@ -61,6 +61,23 @@ def decode(row: asyncpg.Record) -> QuoteRecord:
     return QuoteRecord.model_construct(**v)  # written by encode(): already validated
 
 
+async def migrate(conn: asyncpg.Connection, migrations: list[schema.Migration], where: str,
+                  table: str = "schema_migrations", lock: int = _MIGRATION_LOCK) -> None:
+    """Apply the pending numbered migrations in one transaction, one replica at a time
+    (an advisory lock), recorded in ``table`` (each store its own table)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
+        await conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (version integer "
+                           "PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT "
+                           "NULL DEFAULT now())")
+        applied = {r[0] for r in await conn.fetch(f"SELECT version FROM {table}")}
+        for version, name, statements in schema.pending(migrations, applied, where):
+            for s in statements:
+                await conn.execute(s)
+            await conn.execute(f"INSERT INTO {table} (version, name) VALUES ($1, $2)",
+                               version, name)
+
+
 class PostgresStore(GroupCommitMixin):
     kind = "postgresql"
 
@@ -127,18 +144,7 @@ class PostgresStore(GroupCommitMixin):
         return self._w
 
     async def _migrate(self, conn: asyncpg.Connection) -> None:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-            await conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer "
-                               "PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT "
-                               "NULL DEFAULT now())")
-            applied = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-            for version, name, statements in schema.pending(schema.POSTGRESQL, applied,
-                                                            "PostgreSQL database"):
-                for s in statements:
-                    await conn.execute(s)
-                await conn.execute("INSERT INTO schema_migrations (version, name) "
-                                   "VALUES ($1, $2)", version, name)
+        await migrate(conn, schema.POSTGRESQL, "ledger PostgreSQL database")
 
     # --- writes -----------------------------------------------------------------------
     async def _commit_batch(self, recs: list[QuoteRecord]) -> list[Exception | None]:

@@ -7,6 +7,9 @@ text, which sorts like time, and the premium as decimal text, which stays exact)
 
 from __future__ import annotations
 
+# (number, name, statements): one released schema change
+Migration = tuple[int, str, tuple[str, ...]]
+
 COLUMNS = (
     "quote_id", "product", "quoted_at", "valid_until", "request_json", "request_sha256",
     "customer_key", "request_key", "features", "features_schema", "model_name",
@@ -22,7 +25,7 @@ _INDEXES = (
     "CREATE INDEX quotes_quoted_at ON quotes (quoted_at)",
 )
 
-SQLITE: list[tuple[int, str, tuple[str, ...]]] = [
+SQLITE: list[Migration] = [
     (1, "quotes table", ("""
 CREATE TABLE quotes (
     quote_id TEXT PRIMARY KEY,
@@ -48,7 +51,7 @@ CREATE TABLE quotes (
 )""", *_INDEXES)),
 ]
 
-POSTGRESQL: list[tuple[int, str, tuple[str, ...]]] = [
+POSTGRESQL: list[Migration] = [
     (1, "quotes table", ("""
 CREATE TABLE quotes (
     quote_id text PRIMARY KEY,
@@ -75,12 +78,11 @@ CREATE TABLE quotes (
 ]
 
 
-def pending(migrations: list[tuple[int, str, tuple[str, ...]]], applied: set[int],
-            where: str) -> list[tuple[int, str, tuple[str, ...]]]:
+def pending(migrations: list[Migration], applied: set[int], where: str) -> list[Migration]:
     """The migrations still to apply; refuses a store written by a newer quoteflow."""
     known = max(v for v, _, _ in migrations)
     newer = sorted(v for v in applied if v > known)
     if newer:
-        raise RuntimeError(f"ledger {where} has schema version {newer[-1]}, newer than this "
+        raise RuntimeError(f"{where} has schema version {newer[-1]}, newer than this "
                            f"quoteflow knows ({known}): upgrade quoteflow")
     return [m for m in migrations if m[0] not in applied]

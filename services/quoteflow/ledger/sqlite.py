@@ -72,6 +72,43 @@ def sqlite_path(url: str) -> Path:
     return Path(url)
 
 
+def connect(path: Path, *, writer: bool, busy_timeout: float = 1.0) -> sqlite3.Connection:
+    """A connection in WAL mode with synchronous=FULL (every COMMIT fsync'd); a reader's
+    is query-only. Shared by every SQLite store (the ledger, the claims desk)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                           timeout=busy_timeout)
+    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if mode.lower() != "wal":
+        raise RuntimeError(f"{path}: SQLite refused WAL mode (got {mode}); "
+                           "put the database on a local file system")
+    conn.execute("PRAGMA synchronous=FULL")  # WAL + FULL: every COMMIT is fsync'd
+    conn.execute("PRAGMA secure_delete=ON")  # erasure zeroes the deleted rows' bytes
+    conn.execute("PRAGMA foreign_keys=ON")
+    if not writer:
+        conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+def migrate(c: sqlite3.Connection, migrations: list[schema.Migration], where: str,
+            table: str = "schema_migrations") -> None:
+    """Apply the pending numbered migrations in one transaction, recorded in ``table``
+    (each store its own table, so two stores can share one database)."""
+    c.execute(f"CREATE TABLE IF NOT EXISTS {table} (version INTEGER PRIMARY "
+              "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    c.execute("BEGIN IMMEDIATE")
+    try:
+        applied = {v for (v,) in c.execute(f"SELECT version FROM {table}")}
+        for version, name, statements in schema.pending(migrations, applied, where):
+            for s in statements:
+                c.execute(s)
+            c.execute(f"INSERT INTO {table} VALUES (?, ?, ?)",
+                      (version, name, ts(dt.datetime.now(dt.UTC))))
+        c.execute("COMMIT")
+    except BaseException:
+        c.execute("ROLLBACK")
+        raise
+
+
 class SqliteStore(GroupCommitMixin):
     kind = "sqlite"
 
@@ -117,36 +154,11 @@ class SqliteStore(GroupCommitMixin):
         return await self._on(self._wexec, self._durability_sync)
 
     def _connect(self, writer: bool) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                               timeout=self.busy_timeout)
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            raise RuntimeError(f"{self.path}: SQLite refused WAL mode (got {mode}); "
-                               "put the ledger on a local file system")
-        conn.execute("PRAGMA synchronous=FULL")  # WAL + FULL: every COMMIT is fsync'd
-        conn.execute("PRAGMA secure_delete=ON")  # erasure zeroes the deleted rows' bytes
-        if not writer:
-            conn.execute("PRAGMA query_only=ON")
-        return conn
+        return connect(self.path, writer=writer, busy_timeout=self.busy_timeout)
 
     def _migrate(self) -> None:
         assert self._w is not None
-        c = self._w
-        c.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
-                  "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            applied = {v for (v,) in c.execute("SELECT version FROM schema_migrations")}
-            for version, name, statements in schema.pending(schema.SQLITE, applied,
-                                                            str(self.path)):
-                for s in statements:
-                    c.execute(s)
-                c.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                          (version, name, ts(dt.datetime.now(dt.UTC))))
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
+        migrate(self._w, schema.SQLITE, f"ledger {self.path}")
 
     async def _on(self, ex: ThreadPoolExecutor, fn: Callable[..., T], *args: Any,
                   timeout: float | None = None) -> T:
