@@ -73,6 +73,8 @@ class Product(ABC):
     sticky_field: ClassVar[str]
     # When set, the router generates a fresh uuid hex into this answer field (quote_id).
     answer_id_field: ClassVar[str | None] = None
+    # Request facts (from ``context``) the public answer repeats, e.g. the claim reference
+    echoed_fields: ClassVar[tuple[str, ...]] = ()
     request_model: ClassVar[type[BaseModel]]  # the live request contract
     response_model: ClassVar[type[BaseModel]]  # the public answer (documentation)
     prediction_model: ClassVar[type[BaseModel]]  # one row of inference's answer

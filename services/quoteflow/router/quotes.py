@@ -141,6 +141,7 @@ class QuoteService:
         prediction = result["predictions"][0]
         model = result["model"]
         answer: dict[str, Any] = {self.product.answer_id_field: answer_id} if answer_id else {}
+        answer.update({k: feats[k] for k in self.product.echoed_fields})
         answer.update(prediction)
         answer["model"] = {"name": model["name"], "version": model["version"], "color": color}
         failed_over = color != assigned

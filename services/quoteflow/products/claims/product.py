@@ -42,6 +42,7 @@ class ClaimsProduct(Product):
     raw_features = features.RAW_FEATURES
     model_io = model_io.MODEL_IO
     shadow_measures = ("agreement", "probability_shift")
+    echoed_fields = ("claim_reference",)
     # a scoring run summarises (mean, plot, compare_<headline>) the fraud probability
     headline_column = HEADLINE
     required_metadata = REQUIRED_METADATA
