@@ -25,6 +25,7 @@ EXTRAS = {
     "preprocess": (["quoteflow.preprocess.app"], ["serve", "--help"], ("score", "batch")),
     "inference": (["quoteflow.inference.app"], ["serve", "--help"], ("score", "batch")),
     "router": (["quoteflow.router.app"], ["traffic", "--help"], ("score", "batch")),
+    "desk": (["quoteflow.desk.web.app"], ["desk", "--help"], ("score", "batch")),
 }
 
 
