@@ -43,6 +43,15 @@ def set_policy(stack: Stack, **changes: Any) -> dict[str, Any]:
     return body
 
 
+def forget_quotes(stack: Stack, customer_keys: str) -> None:
+    """Delete recorded quotes (SQL LIKE pattern on the customer key) from the stack's
+    SQLite ledger, so the same requests are priced again instead of honoured."""
+    import sqlite3
+
+    with sqlite3.connect(stack.config.ledger_file, timeout=10) as db:
+        db.execute("DELETE FROM quotes WHERE customer_key LIKE ?", (customer_keys,))
+
+
 def test_split_matches_weight_is_sticky_and_monotone(stack: Stack) -> None:
     url = stack.config.url("router")
     set_policy(stack, green_weight=20, shadow={"enabled": False, "sample": 1.0})
@@ -68,7 +77,10 @@ def test_split_matches_weight_is_sticky_and_monotone(stack: Stack) -> None:
         [colors[k] for k in sample]
 
     set_policy(stack, green_weight=50)
-    raised = run(post_quotes(url, (quote_body(customer_key=k) for k in sample), concurrency=8))
+    # another request of the same customers: priced anew (the same one is honoured as
+    # quoted), on the color its key's bucket now falls in
+    raised = run(post_quotes(url, (quote_body(customer_key=k, bonus_malus=51) for k in sample),
+                             concurrency=8))
     assert all(a.status == 200 for a in raised), [a for a in raised if a.status != 200][:3]
     after = {k: a.failover_from or a.body["model"]["color"]
              for k, a in zip(sample, raised, strict=True)}
@@ -86,13 +98,15 @@ def test_shadow_changes_nothing_in_the_answer_and_records_the_ratio(stack: Stack
               for i in range(300)]
     set_policy(stack, green_weight=20, shadow={"enabled": False, "sample": 1.0})
     off = run(post_quotes(url, bodies))
+    forget_quotes(stack, "shadow-%")  # the second pass is priced again, not honoured
     before = metric_value(get_text(url + "/metrics"), "quoteflow_shadow_premium_ratio_count")
     set_policy(stack, shadow={"enabled": True, "sample": 1.0})
     on = run(post_quotes(url, bodies))
     for a1, a2 in zip(off, on, strict=True):
         assert a1.status == a2.status == 200
-        a1.body.pop("quote_id")
-        a2.body.pop("quote_id")
+        for a in (a1, a2):
+            for field in ("quote_id", "quoted_at", "valid_until"):
+                a.body.pop(field)
         if a1.failover_from is None and a2.failover_from is None:
             assert a1.body == a2.body
     deadline = time.monotonic() + 5

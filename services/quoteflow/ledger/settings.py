@@ -22,7 +22,8 @@ class LedgerSettings(BaseModel):
     batch_max: int = Field(default=512, ge=1, le=10_000,
                            description="most quotes committed in one transaction")
     timeout: float = Field(default=0.1, gt=0, description=(
-        "seconds a quote waits for its commit before it is answered 503"))
+        "seconds a read or a bind waits for the store; a quote's commit waits for what is "
+        "left of the router's budget"))
     pool_size: int = Field(default=4, ge=1, description="PostgreSQL pooled connections "
                                                         "(reads, binds), beside the writer")
 
