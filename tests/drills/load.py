@@ -27,6 +27,8 @@ class Sent:
     error: str = ""
     at: float = 0.0  # time.monotonic() when it was sent
     version: str | None = None  # model version that priced it
+    quote_id: str | None = None
+    retry_after: str | None = None  # the header of a 503
 
 
 def rss_mib(pid: int) -> float:
@@ -82,7 +84,8 @@ class DrillLoad:
                                 r.status, time.perf_counter() - t0, model.get("color"),
                                 r.headers.get("x-quoteflow-failover-from"),
                                 "" if r.status == 200 else str(body)[:300], at,
-                                model.get("version")))
+                                model.get("version"), body.get("quote_id"),
+                                r.headers.get("Retry-After")))
                     except (TimeoutError, aiohttp.ClientError) as e:
                         self.sent.append(Sent(-1, time.perf_counter() - t0, None, None,
                                               f"{type(e).__name__}: {e}", at))
