@@ -38,15 +38,18 @@ from quoteflow.bench.runner import SECTIONS, Bench, Options
 @click.option("--no-bentoml", is_flag=True, help="skip the BentoML anchor")
 @click.option("--only", multiple=True, type=click.Choice(SECTIONS),
               help="run only these sections (repeatable): A/B runs of one change")
+@click.option("--postgres", "postgres_url", envvar="QUOTEFLOW_BENCH_POSTGRES",
+              help="an empty PostgreSQL database (postgresql://...) for the ledger rows")
 def bench(registry: Path, blue: str, green: str, workdir: Path, seconds: float, warmup: float,
-          quick: bool, pin: str, no_bentoml: bool, only: tuple[str, ...]) -> None:
+          quick: bool, pin: str, no_bentoml: bool, only: tuple[str, ...],
+          postgres_url: str | None) -> None:
     """Benchmark the quote path against its anchors; print one table, save JSON."""
     if quick:
         seconds, warmup = 3.0, 1.0
     workdir = workdir.resolve()
     opts = Options(registry=registry.resolve(), workdir=workdir, blue=blue, green=green,
                    seconds=seconds, warmup=warmup, pin=pin or None, bentoml=not no_bentoml,
-                   only=only,
+                   only=only, postgres_url=postgres_url,
                    log=lambda m: click.echo(m, err=True))
     meta = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "machine": machine(), "seconds": seconds, "warmup": warmup,

@@ -14,10 +14,13 @@ import asyncio
 import json
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+
+from quoteflow.bench.workload import UNIQUE
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -36,6 +39,7 @@ async def run(url: str, bodies: list[tuple[str, str]], rate: float, seconds: flo
     total = 0
     encoded = [(b.encode(), {"content-type": "application/json", "x-customer-key": k})
                for b, k in bodies]
+    mark, nonce = UNIQUE.encode(), uuid.uuid4().hex[:12]  # every quote new (workload.py)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout,
                                      skip_auto_headers=("User-Agent",)) as session:
         # perf_counter, not loop.time(): uvloop's clock ticks in whole milliseconds
@@ -47,6 +51,8 @@ async def run(url: str, bodies: list[tuple[str, str]], rate: float, seconds: flo
         async def one(i: int, due: float) -> None:
             nonlocal errors, total
             body, headers = encoded[i % len(encoded)]
+            if mark in body:
+                body = body.replace(mark, f"{nonce}{i}".encode())
             ok = False
             try:
                 async with session.post(url, data=body, headers=headers) as r:

@@ -12,8 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-CHAIN = "full chain (router->preprocess->inference)"
+CHAIN = "full chain (router->preprocess->inference)"  # ledger on SQLite, as `up` runs
 CHAIN_SHADOW = "full chain, shadow on"
+CHAIN_NO_LEDGER = "full chain, ledger off"
+CHAIN_PG = "full chain, ledger on PostgreSQL"
 HOP = "inference hop alone"
 NGINX = "nginx split_clients -> inference"
 BENTO = "BentoML 1.4, same ONNX, one hop"
@@ -33,6 +35,7 @@ class Row:
     requests: int = 0
     cpu_us: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    commit_batch: float | None = None  # mean quotes per ledger commit in this case
 
 
 def _f(v: float | None, fmt: str) -> str:
@@ -45,6 +48,8 @@ def table(rows: list[Row]) -> str:
     lines = [head]
     for r in rows:
         cpu = " ".join(f"{SHORT.get(k, k)} {v:.0f}" for k, v in r.cpu_us.items() if v >= 0.5)
+        if r.commit_batch:
+            cpu += f" (ledger commit batch {r.commit_batch:.1f})"
         lines.append(f"| {r.section} | {r.load} | {_f(r.rate, ',.0f')} | {_f(r.p50_ms, '.2f')} "
                      f"| {_f(r.p99_ms, '.2f')} | {r.errors} | {cpu or r.note} |"
                      if not r.note or r.rate is not None else
@@ -83,6 +88,14 @@ def goals(rows: list[Row]) -> list[dict[str, Any]]:
     add("shadow on: p99 ratio at 1,000/s", on1k.p99_ms / oo.p99_ms
         if on1k and oo and oo.p99_ms and on1k.p99_ms else None, 1.2, False,
         "open 1000/s, on / off")
+    free = find(rows, CHAIN_NO_LEDGER, "closed 64")
+    add("ledger on (SQLite) quotes/s", off.rate if off else None, 2000, True,
+        "closed 64, full chain")
+    add("ledger on / ledger off, quotes/s", off.rate / free.rate
+        if off and free and off.rate and free.rate else None, 0.8, True, "closed 64")
+    pg = find(rows, CHAIN_PG, "closed 64")
+    add("ledger on PostgreSQL / ledger off, quotes/s", pg.rate / free.rate
+        if pg and free and pg.rate and free.rate else None, 0.8, True, "closed 64")
     n = find(rows, NGINX, "closed 64")
     rc = off.cpu_us.get("router") if off else None
     nc = n.cpu_us.get("nginx") if n else None
@@ -97,7 +110,10 @@ def goals_text(gs: list[dict[str, Any]]) -> str:
         v = "n/a" if g["value"] is None else f"{g['value']:,.2f}"
         verdict = {True: "MET", False: "NOT MET", None: "not measured"}[g["met"]]
         op = ">=" if g["goal"] in ("full chain quotes/s", "full chain / BentoML one hop",
-                                   "shadow on: throughput kept") else "<="
+                                   "shadow on: throughput kept",
+                                   "ledger on (SQLite) quotes/s",
+                                   "ledger on / ledger off, quotes/s",
+                                   "ledger on PostgreSQL / ledger off, quotes/s") else "<="
         lines.append(f"- {g['goal']}: {v} (goal {op} {g['limit']:g}) {verdict} [{g['how']}]")
     return "\n".join(lines)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -22,13 +23,23 @@ from pathlib import Path
 
 from quoteflow.bench import bento, nginx, onnx_raw, wrk
 from quoteflow.bench.procstat import CpuMeter, per_request_us
-from quoteflow.bench.results import BENTO, CHAIN, CHAIN_SHADOW, HOP, NGINX, RAW, Row
+from quoteflow.bench.results import (
+    BENTO,
+    CHAIN,
+    CHAIN_NO_LEDGER,
+    CHAIN_PG,
+    CHAIN_SHADOW,
+    HOP,
+    NGINX,
+    RAW,
+    Row,
+)
 from quoteflow.bench.workload import Request, Workload, build
 from quoteflow.local.stack import Stack, StackConfig, free_port
 from quoteflow.registry import Registry
 
 TOKEN = "bench-admin-token"
-SECTIONS = ("raw", "chain", "shadow", "hop", "nginx", "bento")
+SECTIONS = ("raw", "chain", "ledger", "shadow", "hop", "nginx", "bento")
 GREEN_WEIGHT = 10
 
 
@@ -46,12 +57,23 @@ class Options:
     bentoml: bool = True
     # subset of SECTIONS to run (A/B runs of one change); empty: all
     only: tuple[str, ...] = ()
+    # a PostgreSQL database for the ledger-on-PostgreSQL rows (none: not measured)
+    postgres_url: str | None = None
     log: Callable[[str], None] = print
 
 
 def _children_cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
+
+
+def ledger_batches(base: str) -> tuple[float, float]:
+    """(sum, count) of the router's ledger commit batch sizes so far; (0, 0) if none."""
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    found = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r"^quoteflow_ledger_commit_batch_size_(sum|count)\{[^}]*\} (\S+)$", text, re.M)}
+    return found.get("sum", 0.0), found.get("count", 0.0)
 
 
 def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -114,9 +136,21 @@ class Bench:
     def suite(self, section: str, base: str, path: str, reqs: list[Request],
               groups: dict[str, int], conns: tuple[int, ...], rates: tuple[int, ...]) -> None:
         for c in conns:
-            self.add(self.closed(section, base, path, reqs, c, groups))
+            self.add(self._batched(base, lambda c=c: self.closed(section, base, path, reqs, c,
+                                                                 groups)))
         for rate in rates:
-            self.add(self.open(section, base + path, reqs, rate, groups))
+            self.add(self._batched(base, lambda rate=rate: self.open(
+                section, base + path, reqs, rate, groups)))
+
+    @staticmethod
+    def _batched(base: str, case: Callable[[], Row]) -> Row:
+        """Run a case and note the mean ledger commit batch it saw (router metrics)."""
+        s0, n0 = ledger_batches(base)
+        row = case()
+        s1, n1 = ledger_batches(base)
+        if n1 > n0:
+            row.commit_batch = round((s1 - s0) / (n1 - n0), 1)
+        return row
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
@@ -138,13 +172,16 @@ class Bench:
         time.sleep(0.5)  # let the previous case's shadow queue drain
 
     @contextlib.contextmanager
-    def stack(self) -> Iterator[Stack]:
-        wd = self.o.workdir / "stack"
-        if (wd / "policy.yaml").exists():
-            (wd / "policy.yaml").unlink()
+    def stack(self, ledger: str | None = None) -> Iterator[Stack]:
+        """``ledger``: None, SQLite in the work dir; "off"; or a PostgreSQL URL."""
+        wd = self.o.workdir / f"stack-{'pg' if ledger and ledger != 'off' else ledger or 'sqlite'}"
+        for stale in ("policy.yaml", "ledger.sqlite3", "ledger.sqlite3-wal", "ledger.sqlite3-shm"):
+            (wd / stale).unlink(missing_ok=True)
+        env = {"router": {"QUOTEFLOW_ROUTER_LEDGER_ENABLED": "false"}} if ledger == "off" else {}
         cfg = StackConfig(registry_dir=self.o.registry, workdir=wd, blue_version=self.o.blue,
                           green_version=self.o.green, green_weight=GREEN_WEIGHT, shadow=False,
-                          admin_token=TOKEN, log_level="WARNING")
+                          admin_token=TOKEN, log_level="WARNING", env=env,
+                          ledger_url=ledger if ledger != "off" else None)
         with Stack(cfg) as s:
             yield s
 
@@ -185,7 +222,26 @@ class Bench:
                 self._nginx(st, extra)
             if "bento" in want:
                 self._bento(mv.onnx_path, extra)
+        if "ledger" in want:
+            self._ledger_rows()
         return self.rows
+
+    def _ledger_rows(self) -> None:
+        """The chain with the ledger off (the baseline) and on PostgreSQL, beside the
+        SQLite rows of "chain": the cost of recording every quote before answering."""
+        o = self.o
+        for section, ledger in ((CHAIN_NO_LEDGER, "off"), (CHAIN_PG, o.postgres_url)):
+            if ledger is None:
+                self.add(Row(section, f"closed {o.conns[-1]}",
+                             note="not measured: give --postgres URL"))
+                continue
+            o.log(f"{section} ...")
+            with self.stack(ledger) as st:
+                pids = {k: p.pid for k, p in st.procs.items()}
+                groups = {k: pids[k] for k in
+                          ("router", "preprocess", "inference-blue", "inference-green")}
+                self.suite(section, st.config.url("router"), "/v1/quote", self.work.quotes,
+                           groups, o.conns[-1:], o.rates[-1:])
 
     def _nginx(self, st: Stack, extra: contextlib.ExitStack) -> None:
         if not nginx.available():

@@ -15,6 +15,11 @@ from quoteflow import products
 from quoteflow.bench.traffic import CustomerPool
 from quoteflow.preprocess.derive import Derived, derive
 
+# In a quote body's customer key, replaced by the load generators with a number unique to
+# the request: the ledger honours a re-quote of the same request by the same customer
+# without pricing it again, and a benchmark of the chain must price every quote
+UNIQUE = "@@"
+
 
 @dataclass(frozen=True)
 class Request:
@@ -39,6 +44,8 @@ def build(n: int = 2000, seed: int = 11) -> Workload:
         outcome = derive(motor, orjson.dumps(q), pool.at)
         assert isinstance(outcome, Derived), outcome  # the pool only draws valid customers
         f = outcome.body
+        if "customer_key" in q:
+            q = {**q, "customer_key": f"{q['customer_key']}-{UNIQUE}"}
         quotes.append(Request(orjson.dumps(q).decode(), key))
         predicts.append(Request(orjson.dumps({"schema_version": f["schema_version"],
                                               "features": [f["features"]]}).decode(), key))

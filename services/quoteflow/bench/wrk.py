@@ -1,7 +1,9 @@
 """Closed-loop load with wrk: a Lua script cycles through prebuilt POST requests.
 
 Requests are built once per wrk thread (``wrk.format`` in ``init``), so the Lua
-cost per request is an index increment. ``done`` prints one JSON line that we parse.
+cost per request is an index increment; a body holding the ``UNIQUE`` mark (a quote's
+customer key) is formatted per request instead, the mark replaced by the run's nonce
+(the script's argument) and a counter. ``done`` prints one JSON line that we parse.
 """
 
 from __future__ import annotations
@@ -9,27 +11,37 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from quoteflow.bench.workload import Request
+from quoteflow.bench.workload import UNIQUE, Request
 
 LUA = """
 local bodies = {%(bodies)s}
 local keys = {%(keys)s}
 local path = %(path)s
-local reqs = {}
-local i = 0
+local reqs, heads, pre, post = {}, {}, {}, {}
+local i, c, nonce = 0, 0, ""
 function init(args)
+  nonce = args[1] or ""
   for n = 1, #bodies do
-    reqs[n] = wrk.format("POST", path, {["Content-Type"] = "application/json",
-                                        ["X-Customer-Key"] = keys[n]}, bodies[n])
+    heads[n] = {["Content-Type"] = "application/json", ["X-Customer-Key"] = keys[n]}
+    reqs[n] = wrk.format("POST", path, heads[n], bodies[n])
+    local s, e = string.find(bodies[n], %(mark)s, 1, true)
+    if s then
+      pre[n], post[n] = string.sub(bodies[n], 1, s - 1), string.sub(bodies[n], e + 1)
+    end
   end
   i = math.random(#reqs)
 end
 function request()
   i = i + 1
   if i > #reqs then i = 1 end
+  if pre[i] then
+    c = c + 1
+    return wrk.format("POST", path, heads[i], pre[i] .. nonce .. c .. post[i])
+  end
   return reqs[i]
 end
 function done(summary, latency, requests)
@@ -51,6 +63,7 @@ def write_script(path: Path, url_path: str, requests: list[Request]) -> Path:
         "bodies": ",\n".join(_lua_str(r.body) for r in requests),
         "keys": ",".join(_lua_str(r.key) for r in requests),
         "path": _lua_str(url_path),
+        "mark": _lua_str(UNIQUE),
     })
     return path
 
@@ -77,7 +90,8 @@ def available() -> bool:
 def run(base_url: str, script: Path, connections: int, seconds: float,
         pin: str | None = None, threads: int = 1, timeout_s: int = 5) -> WrkResult:
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-           f"--timeout={timeout_s}s", "-s", str(script), base_url]
+           f"--timeout={timeout_s}s", "-s", str(script), base_url,
+           "--", uuid.uuid4().hex[:12]]  # the nonce that keeps every quote new
     if pin:
         cmd = ["taskset", "-c", pin, *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True,
