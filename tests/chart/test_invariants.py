@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from quoteflow.products.motor.contract import QuoteRequest
-from quoteflow.router.policy import parse_policy
+from quoteflow.router.policy import parse_section
 from tests.chart.chartlib import (
     CHART,
     FULLNAME,
@@ -201,7 +201,8 @@ def test_policy_configmap_is_a_valid_policy_matching_the_pods(scenario: str) -> 
     """The real router parser accepts the rendered policy; versions match the pods."""
     r = render_scenario(scenario)
     cm = r.get("ConfigMap", f"{FULLNAME}-traffic-policy")
-    policy = parse_policy(cm["data"]["policy.yaml"], "rendered ConfigMap")
+    model = r.values["inference"]["modelName"]
+    policy = parse_section(cm["data"]["policy.yaml"], "rendered ConfigMap", model)
     assert policy.green_weight == r.values["traffic"]["greenWeight"]
     assert policy.shadow.enabled == r.values["traffic"]["shadow"]["enabled"]
     colors = inference_deployments(r)
@@ -213,6 +214,7 @@ def test_policy_configmap_is_a_valid_policy_matching_the_pods(scenario: str) -> 
     # the router is told where each enabled color and preprocess live, and nothing else
     router = r.get("Deployment", f"{FULLNAME}-router")
     env = env_of(pod_spec(router)["containers"][0])  # type: ignore[index]
+    assert env["QUOTEFLOW_ROUTER_MODEL_NAME"] == model  # the section it runs
     services = {s["metadata"]["name"] for s in r.of_kind("Service")}
     urls = {k: v for k, v in env.items() if k.endswith("_URL")}
     assert set(urls) == {"QUOTEFLOW_ROUTER_PREPROCESS_URL"} | {

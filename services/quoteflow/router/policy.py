@@ -1,24 +1,34 @@
-"""The traffic policy: one validated document, swapped atomically, with a generation.
+"""The traffic policy: one validated document with a section per model name.
 
 Shape (unknown keys refused)::
 
-    blue:  {version: "1"}
-    green: {version: "2"}
-    green_weight: 10          # percent of live traffic to Green, 0..100
-    shadow: {enabled: true, sample: 1.0}
-    generation: 7             # optional; written by our tools
+    models:
+      motor:
+        blue:  {version: "1"}
+        green: {version: "2"}
+        green_weight: 10          # percent of live traffic to Green, 0..100
+        shadow: {enabled: true, sample: 1.0}
+        generation: 7             # optional; written by our tools
+      claims:
+        blue: {version: "1"}
 
-``generation`` lets a tool confirm that every router replica runs the same
-document: writers (the admin API, the CLI) set it to the previous one plus one; a
-document without one (a hand edit) gets the running generation plus one.
+Each product rolls out on its own: a router serves one model and runs only that
+model's section (a ``Policy``), swapped atomically with its own generation. A
+document in the older single-section shape (``blue: ...`` at the top) is read as
+the ``motor`` section, so existing files and ConfigMaps keep working.
+
+``generation`` lets a tool confirm that every router replica of a model runs the
+same section: writers (the admin API, the CLI) set it to the previous one plus one;
+a section without one (a hand edit) gets the running generation plus one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -104,9 +114,14 @@ class Policy(BaseModel):
         return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
 
 
-def parse_policy(text: str | bytes | Any, source: str) -> Policy:
-    """Parse YAML/JSON text (or an already parsed document) into a Policy, or raise
-    PolicyError naming the field."""
+# Documents from before per-model sections were motor pricing's (as model versions
+# without a product in their metadata are: products.of_metadata).
+LEGACY_MODEL = "motor"
+ALL_MODELS = "all"  # the kill switch's "every model"; never a model name
+_MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+def _load(text: str | bytes | Any, source: str) -> dict[str, Any]:
     data: Any = text
     if isinstance(text, str | bytes):
         try:
@@ -115,13 +130,87 @@ def parse_policy(text: str | bytes | Any, source: str) -> Policy:
             raise PolicyError(f"{source}: not valid YAML/JSON: {type(e).__name__}: {e}") from e
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: a policy is a mapping, got {type(data).__name__}")
+    return data
+
+
+def _validate(data: Any, source: str, where: str = "") -> Policy:
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: {where or 'a policy'} is a mapping, "
+                          f"got {type(data).__name__}")
     try:
         return Policy.model_validate(data)
     except ValidationError as e:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(document)'}: {err['msg']}"
+            f"{where}{'.'.join(str(p) for p in err['loc']) or '(document)'}: {err['msg']}"
             for err in e.errors())
         raise PolicyError(f"{source}: invalid traffic policy: {problems}") from e
+
+
+def parse_policy(text: str | bytes | Any, source: str) -> Policy:
+    """Parse one model's section (YAML/JSON text or an already parsed mapping) into a
+    Policy, or raise PolicyError naming the field."""
+    return _validate(_load(text, source), source)
+
+
+class PolicyDocument(BaseModel):
+    """The whole document: model name -> that model's section."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sections: dict[str, Policy]
+
+    @property
+    def models(self) -> list[str]:
+        return sorted(self.sections)
+
+    def section(self, model: str, source: str = "traffic policy") -> Policy:
+        if model not in self.sections:
+            raise PolicyError(f"{source}: no section for model {model!r} "
+                              f"(sections: {', '.join(self.models) or 'none'})")
+        return self.sections[model]
+
+    def with_section(self, model: str, policy: Policy) -> PolicyDocument:
+        check_model_name(model)
+        return PolicyDocument(sections={**self.sections, model: policy})
+
+    def document(self) -> dict[str, Any]:
+        return {"models": {m: self.sections[m].document() for m in self.models}}
+
+
+def check_model_name(model: str) -> str:
+    if model == ALL_MODELS or not _MODEL_NAME.match(model):
+        raise PolicyError(f"{model!r} is not a model name (lower-case letters, digits, "
+                          f"'_', '-', '.'; {ALL_MODELS!r} is reserved)")
+    return model
+
+
+def parse_document(text: str | bytes | Any, source: str) -> PolicyDocument:
+    """The whole document, every section validated; the single-section shape is read
+    as the motor section."""
+    data = _load(text, source)
+    if "models" not in data:
+        return PolicyDocument(sections={LEGACY_MODEL: _validate(data, source)})
+    extra = sorted(set(data) - {"models"})
+    if extra:
+        raise PolicyError(f"{source}: invalid traffic policy: {', '.join(extra)}: unknown "
+                          "key beside `models` (each model's settings go in its section)")
+    models = data["models"]
+    if not isinstance(models, Mapping) or not models:
+        raise PolicyError(f"{source}: invalid traffic policy: models: a mapping of model "
+                          "name to section, with at least one model")
+    sections: dict[str, Policy] = {}
+    for name, section in models.items():
+        try:
+            check_model_name(str(name))
+        except PolicyError as e:
+            raise PolicyError(f"{source}: invalid traffic policy: models: {e}") from e
+        sections[str(name)] = _validate(section, source, f"models.{name}.")
+    return PolicyDocument(sections=sections)
+
+
+def parse_section(text: str | bytes | Any, source: str, model: str) -> Policy:
+    """One model's section of a whole document (what a router runs)."""
+    return parse_document(text, source).section(model, source)
 
 
 class PolicyState(BaseModel):
@@ -129,6 +218,7 @@ class PolicyState(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    model: str
     policy: Policy
     generation: int
     source: str
@@ -137,21 +227,24 @@ class PolicyState(BaseModel):
     def view(self) -> dict[str, Any]:
         doc = self.policy.document()
         doc["generation"] = self.generation
-        return {"policy": doc, "generation": self.generation, "revision": self.policy.revision(),
-                "source": self.source, "loaded_at": self.loaded_at}
+        return {"model": self.model, "policy": doc, "generation": self.generation,
+                "revision": self.policy.revision(), "source": self.source,
+                "loaded_at": self.loaded_at}
 
 
 class PolicyStore:
-    """Holds the running policy; readers take ``store.state`` (an immutable snapshot)."""
+    """Holds the running policy of one model (its section of the document); readers
+    take ``store.state`` (an immutable snapshot)."""
 
-    def __init__(self, initial: Policy, source: str) -> None:
+    def __init__(self, initial: Policy, source: str, model: str = LEGACY_MODEL) -> None:
         self._lock = threading.Lock()
         self._listeners: list[Callable[[PolicyState], None]] = []
+        self.model = model
         self.state = self._state(initial, initial.generation or 1, source)
 
-    @staticmethod
-    def _state(policy: Policy, generation: int, source: str) -> PolicyState:
-        return PolicyState(policy=policy.model_copy(update={"generation": generation}),
+    def _state(self, policy: Policy, generation: int, source: str) -> PolicyState:
+        return PolicyState(model=self.model,
+                           policy=policy.model_copy(update={"generation": generation}),
                            generation=generation, source=source,
                            loaded_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"))
 
@@ -187,5 +280,6 @@ class PolicyStore:
         return state
 
     def apply_text(self, text: str | bytes, source: str) -> Policy:
-        """Validate then swap; on error the running policy stays and PolicyError is raised."""
-        return self.apply(parse_policy(text, source), source).policy
+        """Validate the whole document, then swap in this model's section; on error the
+        running policy stays and PolicyError is raised."""
+        return self.apply(parse_section(text, source, self.model), source).policy

@@ -1,37 +1,80 @@
-"""Local mode: the traffic policy file, hot-reloaded, and written back by the admin API."""
+"""Local mode: the traffic policy file, hot-reloaded, and written back by the admin API.
+
+Several routers (one per model) may share one file, each owning its section: a write
+replaces only the writer's section, under an exclusive lock on a sibling lock file, so
+two routers writing at once never lose each other's change.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from quoteflow import metrics
-from quoteflow.router.policy import Policy, PolicyError, PolicyStore, parse_policy
+from quoteflow.router.policy import (
+    LEGACY_MODEL,
+    Policy,
+    PolicyDocument,
+    PolicyError,
+    PolicyStore,
+    parse_document,
+)
 
 log = logging.getLogger(__name__)
 
 
-def load_policy_file(path: Path) -> Policy:
+def load_document(path: Path) -> PolicyDocument:
     try:
         text = path.read_text()
     except OSError as e:
         raise PolicyError(f"{path}: cannot read the traffic policy: {e}") from e
-    return parse_policy(text, str(path))
+    return parse_document(text, str(path))
 
 
-def write_policy_file(path: Path, policy: Policy) -> None:
+def load_policy_file(path: Path, model: str = LEGACY_MODEL) -> Policy:
+    """One model's section of the file (PolicyError naming the sections if it has none)."""
+    return load_document(path).section(model, str(path))
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _replace(path: Path, document: PolicyDocument) -> None:
     """Atomic replace, so a reader (this router or another) never sees half a document."""
-    text = yaml.safe_dump(policy.document(), sort_keys=False)
+    text = yaml.safe_dump(document.document(), sort_keys=False)
     fd, tmp = tempfile.mkstemp(prefix=".policy-", dir=path.parent)
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def update_policy_file(path: Path, change: Callable[[PolicyDocument], PolicyDocument]) -> None:
+    """Read, change and replace the whole document under the file's lock; a missing
+    file starts empty, an unreadable one is refused (other models' sections are in it)."""
+    with _locked(path):
+        current = (load_document(path) if path.exists()
+                   else PolicyDocument(sections={}))
+        _replace(path, change(current))
+
+
+def write_policy_file(path: Path, policy: Policy, model: str = LEGACY_MODEL) -> None:
+    """Replace one model's section, keeping the others."""
+    update_policy_file(path, lambda doc: doc.with_section(model, policy))
 
 
 class PolicyFileWatcher:
@@ -51,9 +94,9 @@ class PolicyFileWatcher:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
-    def write(self, policy: Any) -> None:
+    def write(self, policy: Policy) -> None:
         """Persist a policy this router applied itself: our own write is not a hot reload."""
-        write_policy_file(self.path, policy)
+        write_policy_file(self.path, policy, self.store.model)
         self._seen = self._stamp()
 
     def check(self) -> None:
