@@ -112,14 +112,17 @@ def rollout() -> None:
               help="seconds Green's p99 may exceed Blue's")
 @click.option("--error-margin", default=0.001, show_default=True,
               help="how much Green's error ratio may exceed Blue's")
-@click.option("--divergence", default=0.05, show_default=True,
-              help="max share of shadowed quotes moving by more than 10%")
+@click.option("--divergence", type=float, default=None,
+              help="max share of shadowed answers failing the product's headline shadow "
+                   "gate (motor: premium moved by more than 10%, default 0.05; claims: "
+                   "decided otherwise, default 0.05)")
 @click.option("--min-requests", default=100, show_default=True,
               help="requests needed in a window to judge it")
 @rollout_options
 @_guard
 def start(steps: str, interval: str, confirm_each_step: bool, latency_budget: float,
-          latency_margin: float, error_margin: float, divergence: float, min_requests: int,
+          latency_margin: float, error_margin: float, divergence: float | None,
+          min_requests: int,
           **kw: Any) -> None:
     """Start: shadow first (no live traffic), then each step, judged on its evidence.
 
