@@ -94,6 +94,9 @@ class Product(ABC):
     # The batch output column that a scoring run summarises (mean, plot) and compares
     # with another version (``compare_<headline>``).
     headline_column: ClassVar[str]
+    # Its histogram bins in a scoring run's plot: (low, high, bins, log-spaced);
+    # values outside land in the end bins.
+    headline_bins: ClassVar[tuple[float, float, int, bool]]
     # metadata.json keys this product's shaping reads, checked when a model is loaded
     required_metadata: ClassVar[tuple[str, ...]] = ()
 

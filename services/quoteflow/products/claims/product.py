@@ -52,6 +52,7 @@ class ClaimsProduct(Product):
     )
     # a scoring run summarises (mean, plot, compare_<headline>) the fraud probability
     headline_column = HEADLINE
+    headline_bins = (0.0, 1.0, 100, False)  # a probability
     required_metadata = REQUIRED_METADATA
 
     def columns(self, requests: Sequence[BaseModel], today: dt.date) -> features.Columns:
