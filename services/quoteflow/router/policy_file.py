@@ -13,7 +13,7 @@ import fcntl
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -25,7 +25,10 @@ from quoteflow.router.policy import (
     PolicyDocument,
     PolicyError,
     PolicyStore,
+    check_model_name,
     parse_document,
+    parse_section,
+    raw_sections,
 )
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,11 @@ def load_document(path: Path) -> PolicyDocument:
 
 def load_policy_file(path: Path, model: str = LEGACY_MODEL) -> Policy:
     """One model's section of the file (PolicyError naming the sections if it has none)."""
-    return load_document(path).section(model, str(path))
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise PolicyError(f"{path}: cannot read the traffic policy: {e}") from e
+    return parse_section(text, str(path), model)
 
 
 @contextlib.contextmanager
@@ -54,27 +61,28 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _replace(path: Path, document: PolicyDocument) -> None:
-    """Atomic replace, so a reader (this router or another) never sees half a document."""
-    text = yaml.safe_dump(document.document(), sort_keys=False)
-    fd, tmp = tempfile.mkstemp(prefix=".policy-", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def update_policy_file(path: Path, change: Callable[[PolicyDocument], PolicyDocument]) -> None:
-    """Read, change and replace the whole document under the file's lock; a missing
-    file starts empty, an unreadable one is refused (other models' sections are in it)."""
-    with _locked(path):
-        current = (load_document(path) if path.exists()
-                   else PolicyDocument(sections={}))
-        _replace(path, change(current))
-
-
 def write_policy_file(path: Path, policy: Policy, model: str = LEGACY_MODEL) -> None:
-    """Replace one model's section, keeping the others."""
-    update_policy_file(path, lambda doc: doc.with_section(model, policy))
+    """Replace one model's section under the file's lock, keeping the other sections as
+    they are written (valid or not: they are their routers' to judge). A file that is
+    not a policy document at all does not block the write, the kill switch least of
+    all: it is replaced, and said so in the log."""
+    check_model_name(model)
+    with _locked(path):
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            text = ""
+        sections = raw_sections(text)
+        if text.strip() and not sections:
+            log.warning("traffic policy file was not a policy document; replaced",
+                        extra={"path": str(path), "model": model})
+        sections[model] = policy.document()
+        body = yaml.safe_dump({"models": dict(sorted(sections.items()))}, sort_keys=False)
+        # atomic replace, so a reader (this router or another) never sees half a document
+        fd, tmp = tempfile.mkstemp(prefix=".policy-", dir=path.parent)
+        with os.fdopen(fd, "w") as f:
+            f.write(body)
+        os.replace(tmp, path)
 
 
 class PolicyFileWatcher:

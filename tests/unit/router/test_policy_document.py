@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from quoteflow.router.policy import PolicyError, PolicyStore, parse_document, parse_policy
+from quoteflow.router.policy import (
+    PolicyError,
+    PolicyStore,
+    parse_document,
+    parse_policy,
+    parse_section,
+)
 from quoteflow.router.policy_file import load_policy_file, write_policy_file
 
 TWO = """
@@ -90,9 +96,26 @@ def test_routers_writing_the_shared_file_at_once_lose_nothing(tmp_path: Path) ->
     assert all(doc.section(m).green_weight == 9 for m in models)
 
 
-def test_an_unreadable_file_is_not_overwritten(tmp_path: Path) -> None:
+def test_a_broken_file_never_blocks_a_write_and_other_sections_stay_as_written(
+        tmp_path: Path) -> None:
+    """The kill switch must persist whatever a hand edit left in the file."""
     path = tmp_path / "policy.yaml"
     path.write_text("models: [broken")
-    with pytest.raises(PolicyError, match="not valid YAML"):
-        write_policy_file(path, parse_policy({"blue": {"version": "1"}}, "t"), "claims")
-    assert path.read_text() == "models: [broken"
+    write_policy_file(path, parse_policy({"blue": {"version": "1"}}, "t"), "claims")
+    assert parse_document(path.read_text(), "t").models == ["claims"]
+    # another model's invalid section is its router's to judge: kept verbatim
+    path.write_text("models:\n  motor: {blue: {version: '1'}, green_weight: 300}\n"
+                    "  claims: {blue: {version: '1'}}\n")
+    write_policy_file(path, parse_policy({"blue": {"version": "2"}}, "t"), "claims")
+    doc = yaml.safe_load(path.read_text())
+    assert doc["models"]["motor"]["green_weight"] == 300
+    assert load_policy_file(path, "claims").version_of("blue") == "2"
+
+
+def test_a_router_is_not_stopped_by_another_models_bad_section() -> None:
+    bad_motor = TWO.replace("green_weight: 10", "green_weight: 300")
+    with pytest.raises(PolicyError, match=r"models\.motor\.green_weight"):
+        parse_document(bad_motor, "t")  # the tools see every problem
+    assert parse_section(bad_motor, "t", "claims").shadow.enabled  # claims reloads
+    with pytest.raises(PolicyError, match=r"models\.motor\.green_weight"):
+        parse_section(bad_motor, "t", "motor")
