@@ -89,3 +89,17 @@ def test_all_is_for_the_kill_switch_and_an_unserved_model_is_named(pair: Pair) -
     assert unknown.returncode != 0
     assert "none of the routers serves model 'home'" in unknown.stderr
     assert "serves claims" in unknown.stderr
+
+
+def test_a_router_that_is_down_does_not_stop_another_models_kill(pair: Pair) -> None:
+    from quoteflow.local.stack import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    killed = traffic(pair, "kill", "--model", "claims", "--router", dead)
+    assert killed.returncode == 0, killed.stdout + killed.stderr
+    assert not view(pair[1])["policy"]["shadow"]["enabled"]
+    alone = subprocess.run([sys.executable, "-m", "quoteflow.cli", "traffic", "kill",
+                            "--model", "claims", "--router", dead],
+                           env={**os.environ, "QUOTEFLOW_ADMIN_TOKEN": TOKEN},
+                           capture_output=True, text=True, timeout=60)
+    assert alone.returncode != 0 and "unreachable" in alone.stderr, alone.stderr

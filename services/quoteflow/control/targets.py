@@ -91,15 +91,27 @@ class LocalTarget:
     def urls(self) -> list[str]:
         """The given routers that serve this model (asked once)."""
         if self._urls is None:
-            served = {u: model_of(self._get(u)) for u in self.given}
+            served = self._served()
             self._urls = [u for u, m in served.items() if m == self.model]
             if not self._urls:
                 raise ControlError(f"none of the routers serves model {self.model!r}: " +
-                                   ", ".join(f"{u} serves {m}" for u, m in served.items()))
+                                   ", ".join(f"{u} {m if m.startswith('(') else 'serves ' + m}"
+                                             for u, m in served.items()))
         return self._urls
 
+    def _served(self) -> dict[str, str]:
+        """Router -> the model it serves. One that does not answer is left out: another
+        model's router being down must not stop this model's change (its kill above all)."""
+        out = {}
+        for u in self.given:
+            try:
+                out[u] = model_of(self._get(u))
+            except ControlError as e:
+                out[u] = f"(unreachable: {e})"
+        return out
+
     def models(self) -> list[str]:
-        return sorted({model_of(self._get(u)) for u in self.given})
+        return sorted({m for m in self._served().values() if not m.startswith("(")})
 
     def for_model(self, model: str) -> LocalTarget:
         return LocalTarget(self.given, self.token, model)
