@@ -41,6 +41,30 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
      ["inference.colors.blue.enabled"]),
     ("training without a store", {"training": {"enabled": True}},
      ["training.enabled", "models.source=pvc"]),
+    # further products (products.<model>)
+    ("a product named all", {"products": {"all": {
+        "enabled": True, "colors": {"blue": {"enabled": True, "version": "1", "replicas": 1},
+                                    "green": {"enabled": False, "replicas": 1}},
+        "traffic": {"greenWeight": 0, "shadow": {"enabled": False, "sample": 1.0}}}}},
+     ["invalid propertyName 'all'"]),
+    ("a product's weight above 100", {"products": {"claims": {
+        "enabled": True, "traffic": {"greenWeight": 120}}}},
+     ["/products/claims/traffic/greenWeight"]),
+    ("a product's blue off", {"products": {"claims": {
+        "enabled": True, "colors": {"blue": {"enabled": False}}}}},
+     ["products.claims.colors.blue.enabled"]),
+    ("a product's weight with its green off", {"products": {"claims": {
+        "enabled": True, "colors": {"green": {"enabled": False}},
+        "traffic": {"greenWeight": 10}}}},
+     ["products.claims.traffic.greenWeight", "products.claims.colors.green.enabled"]),
+    ("a product's missing version", {"products": {"claims": {
+        "enabled": True, "colors": {"green": {"version": None}}}}},
+     ["/products/claims/colors/green", "version"]),
+    ("the first product again", {"products": {"motor": {
+        "enabled": True, "colors": {"blue": {"enabled": True, "version": "1", "replicas": 1},
+                                    "green": {"enabled": False, "replicas": 1}},
+        "traffic": {"greenWeight": 0, "shadow": {"enabled": False, "sample": 1.0}}}}},
+     ["products.motor", "inference.modelName"]),
 ]
 
 

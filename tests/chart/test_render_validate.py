@@ -65,8 +65,9 @@ def _check_custom_resource(obj: dict[str, Any]) -> None:
                     "targetLabel": "color", "regex": "(.+)", "action": "replace"} \
                 in ep["relabelings"]
             # and its model as `model`, which `quoteflow rollout` selects on
-            assert any(r.get("targetLabel") == "model" and r.get("replacement")
-                       and not r.get("sourceLabels") for r in ep["relabelings"]), ep
+            assert {"sourceLabels": ["__meta_kubernetes_pod_label_quoteflow_io_model"],
+                    "targetLabel": "model", "regex": "(.+)", "action": "replace"} \
+                in ep["relabelings"]
     else:
         assert spec["groups"], "an empty PrometheusRule must not be rendered"
         for g in spec["groups"]:
