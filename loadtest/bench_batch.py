@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from quoteflow import products
 from quoteflow.batch.job import DEFAULT_CHUNK_ROWS
 from quoteflow.batch.reader import open_book
 from quoteflow.batch.scorer import ONNX_BATCH_ROWS, Scorer, load_model
@@ -65,7 +66,8 @@ def io_rows_per_second(book: Path, priced: Path, workdir: Path) -> float:
     written = pq.ParquetFile(priced)
     tables = [written.read_row_group(i) for i in range(written.num_row_groups)]
     t = time.perf_counter()
-    rows = sum(c.num_rows for c in open_book(book).chunks(DEFAULT_CHUNK_ROWS))
+    motor = products.get("motor")
+    rows = sum(c.num_rows for c in open_book(book, motor).chunks(DEFAULT_CHUNK_ROWS))
     out = PricedWriter(workdir / "io-only.parquet")
     for table in tables:
         out.write(table)

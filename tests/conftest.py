@@ -23,3 +23,18 @@ def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("registry")
     train_and_register(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def claims_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry holding model `claims` v1 (logistic regression) and v2 (gradient
+    boosting), trained on generated claims once per session (~17 s).
+    QUOTEFLOW_TEST_CLAIMS_REGISTRY may point at one already trained (never in CI)."""
+    given = os.environ.get("QUOTEFLOW_TEST_CLAIMS_REGISTRY")
+    if given:
+        return Path(given)
+    from quoteflow import products
+
+    root = tmp_path_factory.mktemp("claims-registry")
+    products.get("claims").train_and_register(root)
+    return root

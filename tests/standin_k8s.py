@@ -101,6 +101,11 @@ class StandInAPI:
             self._cond.notify_all()
             return str(self._rv)
 
+    def data(self, namespace: str, name: str) -> dict[str, str]:
+        """A ConfigMap's data as the API server holds it now."""
+        with self._cond:
+            return dict(self._objects[(namespace, name)].get("data") or {})
+
     def delete(self, namespace: str, name: str) -> None:
         with self._cond:
             obj = self._objects.pop((namespace, name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -10,6 +11,10 @@ import click
 
 DEFAULT_WORKDIR = Path("var/run")
 ADMIN_TOKEN_ENV = "QUOTEFLOW_ADMIN_TOKEN"
+# `quoteflow up` writes {model: router URL} here, so that `quoteflow traffic --model X`
+# finds the router of X with no --router.
+ROUTERS_FILE = DEFAULT_WORKDIR / "routers.json"
+DEFAULT_ROUTER = "http://127.0.0.1:8000"
 
 registry_option = click.option(
     "--registry", "registry_dir", envvar="QUOTEFLOW_REGISTRY_DIR", default=Path("var/registry"),
@@ -44,3 +49,18 @@ def ensure_admin_token(workdir: Path) -> tuple[str, str]:
         path.write_text(secrets.token_urlsafe(24))
         path.chmod(0o600)
     return path.read_text().strip(), str(path)
+
+
+def read_router_urls(path: Path = ROUTERS_FILE) -> list[str]:
+    """The local stack's routers (every model's), else the default router."""
+    if not path.exists():
+        return [DEFAULT_ROUTER]
+    try:
+        urls = json.loads(path.read_text())
+    except ValueError as e:
+        raise click.ClickException(f"{path}: not the JSON `quoteflow up` writes: {e}") from e
+    return [str(u) for u in urls.values()] or [DEFAULT_ROUTER]
+
+
+def write_router_urls(workdir: Path, urls: dict[str, str]) -> None:
+    (workdir / ROUTERS_FILE.name).write_text(json.dumps(urls, indent=2) + "\n")

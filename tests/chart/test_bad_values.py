@@ -44,6 +44,30 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
     ("two routers on SQLite", {"router": {"replicas": 2}}, ["/router", "replicas"]),
     ("autoscaled routers on SQLite", {"router": {"autoscaling": {"enabled": True}}},
      ["/router", "autoscaling"]),
+    # further products (products.<model>)
+    ("a product named all", {"products": {"all": {
+        "enabled": True, "colors": {"blue": {"enabled": True, "version": "1", "replicas": 1},
+                                    "green": {"enabled": False, "replicas": 1}},
+        "traffic": {"greenWeight": 0, "shadow": {"enabled": False, "sample": 1.0}}}}},
+     ["invalid propertyName 'all'"]),
+    ("a product's weight above 100", {"products": {"claims": {
+        "enabled": True, "traffic": {"greenWeight": 120}}}},
+     ["/products/claims/traffic/greenWeight"]),
+    ("a product's blue off", {"products": {"claims": {
+        "enabled": True, "colors": {"blue": {"enabled": False}}}}},
+     ["products.claims.colors.blue.enabled"]),
+    ("a product's weight with its green off", {"products": {"claims": {
+        "enabled": True, "colors": {"green": {"enabled": False}},
+        "traffic": {"greenWeight": 10}}}},
+     ["products.claims.traffic.greenWeight", "products.claims.colors.green.enabled"]),
+    ("a product's missing version", {"products": {"claims": {
+        "enabled": True, "colors": {"green": {"version": None}}}}},
+     ["/products/claims/colors/green", "version"]),
+    ("the first product again", {"products": {"motor": {
+        "enabled": True, "colors": {"blue": {"enabled": True, "version": "1", "replicas": 1},
+                                    "green": {"enabled": False, "replicas": 1}},
+        "traffic": {"greenWeight": 0, "shadow": {"enabled": False, "sample": 1.0}}}}},
+     ["products.motor", "inference.modelName"]),
 ]
 
 
@@ -76,7 +100,8 @@ GUARDED = [
     ({"traffic": {"greenWeight": 101}}, "traffic.greenWeight must be between 0 and 100, got 101"),
     ({"traffic": {"greenWeight": -5}}, "traffic.greenWeight must be between 0 and 100, got -5"),
     ({"router": {"replicas": 3}},
-     "router.replicas > 1 or router.autoscaling.enabled needs router.ledger.postgresql"),
+     "motor router: more than one replica (router.replicas, products.<model>.routerReplicas) "
+     "or router.autoscaling.enabled needs router.ledger.postgresql.existingSecret"),
 ]
 
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from quoteflow.products.motor.contract import QuoteRequest
-from quoteflow.router.policy import parse_policy
+from quoteflow.router.policy import parse_document
 from tests.chart.chartlib import (
     CHART,
     FULLNAME,
@@ -37,9 +37,22 @@ def containers(obj: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
            [("main", c) for c in spec.get("containers", [])]
 
 
-def inference_deployments(r: Rendered) -> dict[str, dict[str, Any]]:
+def products_of(r: Rendered) -> list[tuple[str, str, dict[str, Any]]]:
+    """(model, object-name prefix, its values: colors, traffic) of every product served:
+    the first from inference.* and traffic, then each enabled entry of `products`."""
+    out = [(r.values["inference"]["modelName"], "",
+            {"colors": r.values["inference"]["colors"], "traffic": r.values["traffic"]})]
+    out += [(m, f"{m}-", p) for m, p in (r.values.get("products") or {}).items()
+            if p["enabled"]]
+    return out
+
+
+def inference_deployments(r: Rendered, model: str | None = None) -> dict[str, dict[str, Any]]:
+    """One product's inference Deployments by color (default: the first product's)."""
+    model = model or r.values["inference"]["modelName"]
     return {d["metadata"]["labels"]["quoteflow.io/color"]: d for d in r.of_kind("Deployment")
-            if d["metadata"]["labels"]["app.kubernetes.io/component"] == "inference"}
+            if d["metadata"]["labels"]["app.kubernetes.io/component"] == "inference"
+            and d["metadata"]["labels"]["quoteflow.io/model"] == model}
 
 
 def env_of(container: dict[str, Any]) -> dict[str, Any]:
@@ -129,13 +142,20 @@ def test_every_service_selects_pods_that_exist(scenario: str) -> None:
 @pytest.mark.parametrize("scenario", ALL)
 def test_blue_and_green_differ_only_in_color_version_and_replicas(scenario: str) -> None:
     r = render_scenario(scenario)
-    colors = inference_deployments(r)
-    green_enabled = r.values["inference"]["colors"]["green"]["enabled"]
+    for model, prefix, values in products_of(r):
+        _blue_and_green_alike(r, model, prefix, values["colors"])
+
+
+def _blue_and_green_alike(r: Rendered, model: str, prefix: str,
+                          color_values: dict[str, Any]) -> None:
+    colors = inference_deployments(r, model)
+    green_enabled = color_values["green"]["enabled"]
     assert set(colors) == ({"blue", "green"} if green_enabled else {"blue"})
     if not green_enabled:
-        assert not any("green" in o["metadata"]["name"] for o in r.objects)
+        assert not any(o["metadata"]["name"].startswith(f"{FULLNAME}-{prefix}inference-green")
+                       for o in r.objects)
         return
-    versions = {c: r.values["inference"]["colors"][c]["version"] for c in colors}
+    versions = {c: color_values[c]["version"] for c in colors}
 
     def normalise(node: Any, color: str) -> Any:
         # the version only where a version belongs: the label and the *MODEL_VERSION env
@@ -157,10 +177,13 @@ def test_blue_and_green_differ_only_in_color_version_and_replicas(scenario: str)
     for c, d in colors.items():
         env = env_of(pod_spec(d)["containers"][0])  # type: ignore[index]
         assert env["QUOTEFLOW_INFERENCE_MODEL_VERSION"] == str(versions[c])
+        assert env["QUOTEFLOW_INFERENCE_MODEL_NAME"] == model
+        assert d["metadata"]["name"] == f"{FULLNAME}-{prefix}inference-{c}"
         assert d["metadata"]["labels"]["quoteflow.io/color"] == c
         assert d["spec"]["selector"]["matchLabels"]["quoteflow.io/color"] == c
+        assert d["spec"]["selector"]["matchLabels"]["quoteflow.io/model"] == model
         if not r.values["inference"]["autoscaling"]["enabled"]:
-            assert d["spec"]["replicas"] == r.values["inference"]["colors"][c]["replicas"]
+            assert d["spec"]["replicas"] == color_values[c]["replicas"]
         else:
             assert "replicas" not in d["spec"]  # the HPA owns it
 
@@ -198,28 +221,44 @@ def test_router_role_grants_only_its_configmap(scenario: str) -> None:
 
 @pytest.mark.parametrize("scenario", ALL)
 def test_policy_configmap_is_a_valid_policy_matching_the_pods(scenario: str) -> None:
-    """The real router parser accepts the rendered policy; versions match the pods."""
+    """The real router parser accepts the rendered policy, a section per product;
+    versions match each product's pods; each router runs its section."""
     r = render_scenario(scenario)
     cm = r.get("ConfigMap", f"{FULLNAME}-traffic-policy")
-    policy = parse_policy(cm["data"]["policy.yaml"], "rendered ConfigMap")
-    assert policy.green_weight == r.values["traffic"]["greenWeight"]
-    assert policy.shadow.enabled == r.values["traffic"]["shadow"]["enabled"]
-    colors = inference_deployments(r)
-    for c, d in colors.items():
-        env = env_of(pod_spec(d)["containers"][0])  # type: ignore[index]
-        assert policy.version_of(c) == env["QUOTEFLOW_INFERENCE_MODEL_VERSION"]
-    if "green" not in colors:
-        assert policy.green is None
-    # the router is told where each enabled color and preprocess live, and nothing else
-    router = r.get("Deployment", f"{FULLNAME}-router")
+    doc = parse_document(cm["data"]["policy.yaml"], "rendered ConfigMap")
+    assert doc.models == sorted(m for m, _, _ in products_of(r))
+    for model, prefix, values in products_of(r):
+        policy = doc.section(model)
+        assert policy.green_weight == values["traffic"]["greenWeight"]
+        assert policy.shadow.enabled == values["traffic"]["shadow"]["enabled"]
+        colors = inference_deployments(r, model)
+        for c, d in colors.items():
+            env = env_of(pod_spec(d)["containers"][0])  # type: ignore[index]
+            assert policy.version_of(c) == env["QUOTEFLOW_INFERENCE_MODEL_VERSION"]
+        if "green" not in colors:
+            assert policy.green is None
+        router = r.get("Deployment", f"{FULLNAME}-{prefix}router")
+        _router_is_wired(r, router, model, prefix, colors, cm)
+
+
+def _router_is_wired(r: Rendered, router: dict[str, Any], model: str, prefix: str,
+                     colors: dict[str, Any], cm: dict[str, Any]) -> None:
+    """The router is told where preprocess and each enabled color of ITS product live,
+    and nothing else; it runs its model's section from the watched, mounted ConfigMap."""
     env = env_of(pod_spec(router)["containers"][0])  # type: ignore[index]
+    assert env["QUOTEFLOW_ROUTER_MODEL_NAME"] == model  # the section it runs
+    if prefix:  # a further product: the router serves that product's public path
+        assert env["QUOTEFLOW_ROUTER_PRODUCT"] == r.values["products"][model].get(
+            "product", model)
     services = {s["metadata"]["name"] for s in r.of_kind("Service")}
     urls = {k: v for k, v in env.items() if k.endswith("_URL") and "LEDGER" not in k}
     assert set(urls) == {"QUOTEFLOW_ROUTER_PREPROCESS_URL"} | {
         f"QUOTEFLOW_ROUTER_{c.upper()}_URL" for c in colors}
-    for url in urls.values():
+    for key, url in urls.items():
         host, port = re.fullmatch(r"http://([a-z0-9-]+):(\d+)", url).groups()  # type: ignore[union-attr]
         assert host in services and port == "8080"
+        if key != "QUOTEFLOW_ROUTER_PREPROCESS_URL":
+            assert host.startswith(f"{FULLNAME}-{prefix}inference-"), (model, host)
     # the file fallback is the same ConfigMap, mounted
     mounts = {m["name"]: m for m in pod_spec(router)["containers"][0]["volumeMounts"]}  # type: ignore[index]
     assert env["QUOTEFLOW_ROUTER_POLICY_FILE"] == mounts["policy"]["mountPath"] + "/policy.yaml"
@@ -235,6 +274,9 @@ def test_only_the_router_reaches_preprocess_and_inference(scenario: str) -> None
     policies = r.of_kind("NetworkPolicy")
     backends = [d for d in r.of_kind("Deployment")
                 if d["metadata"]["labels"]["app.kubernetes.io/component"] != "router"]
+    routers = [d for d in r.of_kind("Deployment")
+               if d["metadata"]["labels"]["app.kubernetes.io/component"] == "router"]
+    assert len(routers) == len(products_of(r))
     router = r.get("Deployment", f"{FULLNAME}-router")
     scrapers = r.values["networkPolicy"]["metricsFrom"]
     for d in backends:
@@ -244,9 +286,12 @@ def test_only_the_router_reaches_preprocess_and_inference(scenario: str) -> None
         (np,) = applying
         assert np["spec"]["policyTypes"] == ["Ingress"]
         peers = [peer for rule in np["spec"]["ingress"] for peer in rule["from"]]
+        # every product's router (the peer names no model), nothing more
         assert peers[0] == {"podSelector": {"matchLabels": {
             k: v for k, v in pod_labels(router).items()
-            if k in router["spec"]["selector"]["matchLabels"]}}}
+            if k in router["spec"]["selector"]["matchLabels"] and k != "quoteflow.io/model"}}}
+        assert all(label_selector_matches(peers[0]["podSelector"], pod_labels(x))
+                   for x in routers)
         assert peers[1:] == scrapers  # nothing else, unless a metrics scraper is configured
         router_rule, *scraper_rules = np["spec"]["ingress"]
         assert router_rule["ports"] == [{"port": "http", "protocol": "TCP"}]
@@ -315,12 +360,15 @@ def test_disruption_budgets_and_autoscalers_match_deployments(scenario: str) -> 
 def test_models_reach_inference_through_the_init_container(scenario: str) -> None:
     r = render_scenario(scenario)
     source = r.values["models"]["source"]
-    for color, d in inference_deployments(r).items():
+    deployments = [(model, values, color, d) for model, _, values in products_of(r)
+                   for color, d in inference_deployments(r, model).items()]
+    for model, values, color, d in deployments:
         spec = pod_spec(d)
         assert spec is not None
         (init,) = spec["initContainers"]
         env = env_of(init)
-        assert env["MODEL_VERSION"] == str(r.values["inference"]["colors"][color]["version"])
+        assert env["MODEL_VERSION"] == str(values["colors"][color]["version"])
+        assert env["MODEL_NAME"] == model
         main = env_of(spec["containers"][0])
         assert main["QUOTEFLOW_INFERENCE_REGISTRY_DIR"] == "/models"
         assert {"name": "models", "mountPath": "/models", "readOnly": True} in \
@@ -404,6 +452,7 @@ def test_scenarios_cover_what_the_issue_asks() -> None:
     assert v("shadow")["traffic"]["shadow"]["enabled"] is True
     assert v("monitoring")["monitoring"]["serviceMonitor"]["enabled"] is True
     assert v("production")["training"]["enabled"] is True
+    assert v("claims")["products"]["claims"]["enabled"] is True  # both products deployed
     assert Path(CHART / "values.yaml").read_text().splitlines()[0] == \
         "# yaml-language-server: $schema=values.schema.json"
 

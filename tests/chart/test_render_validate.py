@@ -64,6 +64,10 @@ def _check_custom_resource(obj: dict[str, Any]) -> None:
             assert {"sourceLabels": ["__meta_kubernetes_pod_label_quoteflow_io_color"],
                     "targetLabel": "color", "regex": "(.+)", "action": "replace"} \
                 in ep["relabelings"]
+            # and its model as `model`, which `quoteflow rollout` selects on
+            assert {"sourceLabels": ["__meta_kubernetes_pod_label_quoteflow_io_model"],
+                    "targetLabel": "model", "regex": "(.+)", "action": "replace"} \
+                in ep["relabelings"]
     else:
         assert spec["groups"], "an empty PrometheusRule must not be rendered"
         for g in spec["groups"]:

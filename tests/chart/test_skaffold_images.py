@@ -126,7 +126,7 @@ def test_every_profile_renders(profile: str) -> None:
     _, objects = skaffold_render(config)
     cm = next(o for o in objects if o["kind"] == "ConfigMap"
               and o["metadata"]["name"].endswith("traffic-policy"))
-    policy = yaml.safe_load(cm["data"]["policy.yaml"])
+    policy = yaml.safe_load(cm["data"]["policy.yaml"])["models"]["motor"]
     kinds = {o["kind"] for o in objects}
     if profile == "shadow":
         assert policy["shadow"]["enabled"] is True

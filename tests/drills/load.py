@@ -54,8 +54,10 @@ class DrillLoad:
     """
 
     def __init__(self, url: str, rate: float, concurrency: int = 64,
-                 client_timeout: float = 5.0, body: Any = None) -> None:
+                 client_timeout: float = 5.0, body: Any = None,
+                 path: str = "/v1/quote") -> None:
         self.url, self.rate, self.concurrency = url, rate, concurrency
+        self.path = path  # a product's public path
         self.client_timeout = client_timeout
         self.body = body or (lambda i: quote_body(customer_key=f"drill-{i}",
                                                   bonus_malus=50 + i % 100))
@@ -77,7 +79,7 @@ class DrillLoad:
                     t0 = time.perf_counter()
                     at = time.monotonic()
                     try:
-                        async with session.post(self.url + "/v1/quote", json=self.body(i)) as r:
+                        async with session.post(self.url + self.path, json=self.body(i)) as r:
                             body = await r.json(content_type=None)
                             model = (body.get("model") or {}) if r.status == 200 else {}
                             self.sent.append(Sent(

@@ -49,20 +49,28 @@ class Answer(NamedTuple):
     failover_from: str | None  # the router says another color answered
 
 
-async def post_quotes(url: str, bodies: Iterable[dict[str, Any]], concurrency: int = 16
-                      ) -> list[Answer]:
-    """POST every body to /v1/quote, `concurrency` at a time; results in input order."""
+async def post_quotes(url: str, bodies: Iterable[dict[str, Any]], concurrency: int = 16,
+                      path: str = "/v1/quote") -> list[Answer]:
+    """POST every body to `path` (a product's public path), `concurrency` at a time;
+    results in input order."""
     bodies = list(bodies)
     results: list[Answer] = [Answer(0, {}, None)] * len(bodies)
     sem = asyncio.Semaphore(concurrency)
     async with aiohttp.ClientSession() as session:
         async def one(i: int, body: dict[str, Any]) -> None:
-            async with sem, session.post(url + "/v1/quote", json=body) as r:
+            async with sem, session.post(url + path, json=body) as r:
                 results[i] = Answer(r.status, await r.json(),
                                     r.headers.get("x-quoteflow-failover-from"))
 
         await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
     return results
+
+
+def claim_body(i: int, **overrides: Any) -> dict[str, Any]:
+    """The contract's example claim with its own reference (the sticky key)."""
+    from quoteflow.products.claims.contract import CLAIM_EXAMPLE
+
+    return {**CLAIM_EXAMPLE, "claim_reference": f"CLM-2026-{i:06d}", **overrides}
 
 
 def run(coro: Any) -> Any:

@@ -128,9 +128,10 @@ def test_policy_hot_reload_and_invalid_policy_kept_out(stack: Stack) -> None:
     url = stack.config.url("router")
     path = stack.config.policy_file
     gen = get_json(url + "/admin/traffic")["generation"]
-    doc = yaml.safe_load(path.read_text())
-    doc.pop("generation", None)
-    doc["green_weight"] = 7
+    doc = yaml.safe_load(path.read_text())  # one section per model
+    section = doc["models"]["motor"]
+    section.pop("generation", None)
+    section["green_weight"] = 7
     path.write_text(yaml.safe_dump(doc))
     deadline = time.monotonic() + 5
     while get_json(url + "/admin/traffic")["generation"] == gen and time.monotonic() < deadline:
@@ -169,8 +170,10 @@ def test_admin_writes_need_the_token_and_kill_switch(stack: Stack) -> None:
     results = run(post_quotes(url, (quote_body(customer_key=f"k{i}") for i in range(200))))
     assert {a.body["model"]["color"] for a in results} == {"blue"}, (
         get_json(url + "/admin/traffic"), get_text(url + "/metrics"))
-    # the kill switch was written where the policy lives: a restart keeps it
-    assert yaml.safe_load(stack.config.policy_file.read_text())["green_weight"] == 0
+    # the kill switch was written where the policy lives (its model's section): a
+    # restart keeps it
+    doc = yaml.safe_load(stack.config.policy_file.read_text())
+    assert doc["models"]["motor"]["green_weight"] == 0
 
 
 def test_admin_writes_disabled_without_a_token(trained_registry: Path, tmp_path: Path) -> None:

@@ -107,7 +107,7 @@ def test_diverging_green_is_stopped_in_shadow(registry: Path, tmp_path: Path) ->
             DrillLoad(st.config.url("router"), rate=60) as load:
         result = rollout(st, prom, registry, "start", "--steps", "20,100", *FAST)
     assert result.returncode == 3, result.stdout + result.stderr
-    assert "shadow_divergence" in result.stdout and "ROLLED BACK" in result.stdout
+    assert "shadow_premium_ratio" in result.stdout and "ROLLED BACK" in result.stdout
     assert "step 20%" not in result.stdout, "a diverging Green must never take live traffic"
     assert load.sent and all(s.color == "blue" for s in load.sent)
     reg = Registry(registry)

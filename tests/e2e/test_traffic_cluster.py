@@ -124,3 +124,54 @@ def test_invalid_configmap_change_is_refused_and_reported(
     assert result.returncode != 0
     assert "green_weight" in result.stderr
     assert get_json(urls[0] + "/admin/traffic")["generation"] == before["generation"]
+
+
+@pytest.fixture
+def two_models(trained_registry: Path, claims_registry: Path, tmp_path: Path
+               ) -> Iterator[tuple[StandInAPI, Path, dict[str, str]]]:
+    """A motor and a claims router watching one sectioned ConfigMap, as pods."""
+    claims = {"blue": {"version": "1"}, "green": {"version": "2"},
+              "shadow": {"enabled": True, "sample": 1.0}}
+    with StandInAPI() as api:
+        api.put(NS, CM, {"policy.yaml": yaml.safe_dump({"models": {"motor": POLICY,
+                                                                   "claims": claims}})})
+        kcfg = kubeconfig(tmp_path / "kubeconfig", api.url)
+        admin: dict[str, str] = {}
+        stacks = []
+        for model, registry in (("motor", trained_registry), ("claims", claims_registry)):
+            port = free_port()
+            admin[model] = f"http://127.0.0.1:{port}"
+            stacks.append(make_stack(registry, tmp_path / model, model_name=model, env={
+                "router": {"KUBECONFIG": str(kcfg), "QUOTEFLOW_ROUTER_K8S_CONFIGMAP": CM,
+                           "QUOTEFLOW_ROUTER_K8S_NAMESPACE": NS,
+                           "QUOTEFLOW_ROUTER_ADMIN_PORT": str(port)}}))
+        with stacks[0], stacks[1]:
+            for st, model in zip(stacks, admin, strict=True):
+                pub = st.config.url("router")
+                api.add_pod(NS, f"quoteflow-{model}-router-0",
+                            {"app.kubernetes.io/component": "router"}, pub,
+                            ports={"http": (8080, pub), "admin": (9090, admin[model])})
+            yield api, kcfg, admin
+
+
+def test_cluster_change_of_one_model_and_kill_of_all(
+        two_models: tuple[StandInAPI, Path, dict[str, str]]) -> None:
+    api, kcfg, admin = two_models
+    motor_before = get_json(admin["motor"] + "/admin/traffic")
+    result = traffic(kcfg, "set", "--model", "claims", "--green", "30")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "claims: generation" in result.stdout and "all 1 router(s)" in result.stdout
+    claims = get_json(admin["claims"] + "/admin/traffic")
+    assert claims["model"] == "claims" and claims["policy"]["green_weight"] == 30
+    motor = get_json(admin["motor"] + "/admin/traffic")
+    assert motor["generation"] == motor_before["generation"]  # not its section
+    assert motor["policy"]["green_weight"] == 10
+
+    killed = traffic(kcfg, "kill", "--model", "all")
+    assert killed.returncode == 0, killed.stdout + killed.stderr
+    for model, url in admin.items():
+        policy = get_json(url + "/admin/traffic")["policy"]
+        assert policy["green_weight"] == 0 and not policy["shadow"]["enabled"], model
+    doc = yaml.safe_load(api.data(NS, CM)["policy.yaml"])
+    assert set(doc["models"]) == {"motor", "claims"}
+    assert all(s["green_weight"] == 0 for s in doc["models"].values())

@@ -1,10 +1,13 @@
-"""`quoteflow up` supervises: SIGKILL of inference-green under load costs no quote (the
-router fails over to Blue), Green is started again and serves within seconds, and
-Ctrl-C still stops every process."""
+"""`quoteflow up` serves every product and supervises: SIGKILL of motor's
+inference-green under load costs no quote (the router fails over to Blue), Green is
+started again and serves within seconds, claim triage answers beside it on its own
+ports and policy section, and Ctrl-C still stops every process."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,26 +15,30 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from tests.drills.load import DrillLoad
-from tests.e2e.helpers import get_json
+from tests.e2e.helpers import claim_body, get_json, post_quotes, run
+
+PORTS = 8  # two products, four services each, on consecutive ports
 
 
-def four_free_ports() -> int:
-    """A port p with p..p+3 free (`quoteflow up` puts the services on consecutive ports)."""
+def free_port_block() -> int:
+    """A port p with p..p+7 free (`quoteflow up` puts the services on consecutive ports)."""
     for _ in range(50):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             base = int(s.getsockname()[1])
-        if base + 3 > 65535:
+        if base + PORTS - 1 > 65535:
             continue
         try:
-            for p in range(base, base + 4):
+            for p in range(base, base + PORTS):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", p))
             return base
         except OSError:
             continue
-    raise RuntimeError("no four consecutive free ports")
+    raise RuntimeError(f"no {PORTS} consecutive free ports")
 
 
 def ready_pid(url: str) -> int | None:
@@ -51,19 +58,37 @@ def wait_until(check: object, timeout: float, what: str) -> float:
     raise AssertionError(f"{what} not within {timeout:.0f}s")
 
 
+def both_products(trained_registry: Path, claims_registry: Path, root: Path) -> Path:
+    """One registry with both products' example models (copies: the session's stay)."""
+    shutil.copytree(trained_registry / "motor", root / "motor")
+    shutil.copytree(claims_registry / "claims", root / "claims")
+    return root
+
+
 def test_killed_green_costs_no_quote_and_comes_back(trained_registry: Path,
+                                                   claims_registry: Path,
                                                    tmp_path: Path) -> None:
-    port = four_free_ports()
+    port = free_port_block()
     router, green = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 3}"
+    triage = f"http://127.0.0.1:{port + 4}"
+    registry = both_products(trained_registry, claims_registry, tmp_path / "registry")
     out = (tmp_path / "up.out").open("w+b")
     env = {**os.environ, "QUOTEFLOW_ADMIN_TOKEN": "t"}
     up = subprocess.Popen([sys.executable, "-m", "quoteflow.cli", "up", "--registry",
-                           str(trained_registry), "--workdir", str(tmp_path / "run"),
+                           str(registry), "--workdir", str(tmp_path / "run"),
                            "--port", str(port), "--green-weight", "50"],
                           stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                           env=env)
     try:
-        wait_until(lambda: ready_pid(router), 90, "quoteflow up ready")
+        wait_until(lambda: ready_pid(router) and ready_pid(triage), 120, "quoteflow up ready")
+        assert get_json(triage + "/admin/traffic")["model"] == "claims"
+        triaged = run(post_quotes(triage, [claim_body(i) for i in range(10)],
+                                  path="/v1/claims/triage"))
+        assert {a.status for a in triaged} == {200}, triaged[:2]
+        policy = yaml.safe_load((tmp_path / "run" / "policy.yaml").read_text())
+        assert set(policy["models"]) == {"motor", "claims"}
+        routers = json.loads((tmp_path / "run" / "routers.json").read_text())
+        assert routers == {"motor": router, "claims": triage}
         first_green = ready_pid(green)
         assert first_green is not None
         with DrillLoad(router, rate=100) as load:
@@ -86,10 +111,12 @@ def test_killed_green_costs_no_quote_and_comes_back(trained_registry: Path,
         out.seek(0)
         said = out.read().decode(errors="replace")
     assert rc == 0, said
-    assert "inference-green exited (killed by SIGKILL); the others keep serving" in said, said
+    assert "[motor] inference-green exited (killed by SIGKILL); the others keep serving" \
+        in said, said
     assert "inference-green restarted" in said and "inference-green is ready again" in said
+    assert "/v1/claims/triage" in said and "/v1/quote" in said  # a curl for each product
     assert said.rstrip().endswith("stopped."), said
-    for p in (port, port + 1, port + 2, port + 3):  # no process listens any more
+    for p in range(port, port + PORTS):  # no process listens any more
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine
             s.bind(("127.0.0.1", p))

@@ -37,10 +37,14 @@ app.kubernetes.io/name: {{ include "quoteflow.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
-{{/* Selector labels of one component: (dict "ctx" $ "component" "router" ["color" "blue"]). */}}
+{{/* Selector labels of one component: (dict "ctx" $ "component" "router" ["model" "motor"]
+["color" "blue"]). Routers and inference pods carry their model: each product has its own. */}}
 {{- define "quoteflow.componentSelector" -}}
 {{ include "quoteflow.selectorLabels" .ctx }}
 app.kubernetes.io/component: {{ .component }}
+{{- with .model }}
+quoteflow.io/model: {{ . }}
+{{- end }}
 {{- with .color }}
 quoteflow.io/color: {{ . }}
 {{- end }}
@@ -50,9 +54,26 @@ quoteflow.io/color: {{ . }}
 {{- define "quoteflow.componentLabels" -}}
 {{ include "quoteflow.labels" .ctx }}
 app.kubernetes.io/component: {{ .component }}
+{{- with .model }}
+quoteflow.io/model: {{ . }}
+{{- end }}
 {{- with .color }}
 quoteflow.io/color: {{ . }}
 {{- end }}
+{{- end }}
+
+{{/* Every product this release serves, as a YAML list (read with fromYamlArray): the
+first from inference.* and traffic (its objects keep their unprefixed names), then each
+enabled entry of `products` (objects named <fullname>-<model>-...). Each has its own
+router and inference pods, colors and section of the traffic policy. */}}
+{{- define "quoteflow.productList" -}}
+{{- $list := list (dict "model" .Values.inference.modelName "product" "" "prefix" "" "colors" .Values.inference.colors "traffic" .Values.traffic "routerReplicas" .Values.router.replicas) }}
+{{- range $model, $p := .Values.products }}
+{{- if $p.enabled }}
+{{- $list = append $list (dict "model" $model "product" (default $model $p.product) "prefix" (printf "%s-" $model) "colors" $p.colors "traffic" $p.traffic "routerReplicas" (default $.Values.router.replicas $p.routerReplicas)) }}
+{{- end }}
+{{- end }}
+{{- toYaml $list }}
 {{- end }}
 
 {{/* image reference: (dict "ctx" $ "image" .Values.images.router) */}}
@@ -74,7 +95,7 @@ quoteflow.io/color: {{ . }}
 
 {{/* Service URL of a component inside the cluster. */}}
 {{- define "quoteflow.url" -}}
-{{- printf "http://%s-%s:8080" (include "quoteflow.fullname" .ctx) .component }}
+{{- printf "http://%s-%s%s:8080" (include "quoteflow.fullname" .ctx) (default "" .prefix) .component }}
 {{- end }}
 
 {{/* Pod-level hardening shared by every pod. uid 10001 is the images' user. */}}
@@ -171,9 +192,29 @@ ports:
 {{- fail "traffic.shadow.enabled needs inference.colors.green.enabled: shadow copies go to Green" }}
 {{- end }}
 {{- end }}
-{{- $ledger := .Values.router.ledger }}
-{{- if and (not $ledger.postgresql.existingSecret) (or (gt (int .Values.router.replicas) 1) .Values.router.autoscaling.enabled) }}
-{{- fail "router.replicas > 1 or router.autoscaling.enabled needs router.ledger.postgresql.existingSecret: the SQLite ledger is one file with one writer" }}
+{{- range $m, $p := .Values.products }}
+{{- if $p.enabled }}
+{{- $w := $p.traffic.greenWeight }}
+{{- if not $p.colors.blue.enabled }}
+{{- fail (printf "products.%s.colors.blue.enabled must be true: Blue is the model that always serves" $m) }}
+{{- end }}
+{{- if and (not $p.colors.green.enabled) (gt (float64 $w) 0.0) }}
+{{- fail (printf "products.%s.traffic.greenWeight is %v but products.%s.colors.green.enabled is false: nothing would serve that traffic" $m $w $m) }}
+{{- end }}
+{{- if and (not $p.colors.green.enabled) $p.traffic.shadow.enabled }}
+{{- fail (printf "products.%s.traffic.shadow.enabled needs products.%s.colors.green.enabled: shadow copies go to Green" $m $m) }}
+{{- end }}
+{{- if eq $m $.Values.inference.modelName }}
+{{- fail (printf "products.%s: that model is the first product's (inference.modelName); name another" $m) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not .Values.router.ledger.postgresql.existingSecret }}
+{{- range $p := include "quoteflow.productList" . | fromYamlArray }}
+{{- if or (gt (int $p.routerReplicas) 1) $.Values.router.autoscaling.enabled }}
+{{- fail (printf "%s router: more than one replica (router.replicas, products.<model>.routerReplicas) or router.autoscaling.enabled needs router.ledger.postgresql.existingSecret: the SQLite ledger is one file with one writer" $p.model) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if and .Values.training.enabled (ne .Values.models.source "pvc") }}
 {{- fail "training.enabled needs models.source=pvc: the training job registers into the model store on that volume" }}

@@ -87,5 +87,8 @@ def render_summary(s: Summary) -> str:
                      f"{s.compare_mean_premium:,.2f} ({change:+.2%})")
     if s.plot:
         lines.append(f"plot       {s.plot}")
+    if s.row_by_row:
+        lines.append(f"row by row version {', '.join(s.row_by_row)}: its graph answers a batch "
+                     "not bit for bit as a single row, and live parity comes first")
     lines.append(f"time       {s.seconds:.2f} s, {s.rows_per_second:,.0f} rows/s")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from quoteflow.batch.judged import Judged
 from quoteflow.batch.pipeline import Background, prefetch
-from quoteflow.batch.plot import PremiumStats, render
+from quoteflow.batch.plot import PremiumStats, headline_edges, render
 from quoteflow.batch.reader import BookError, open_book
 from quoteflow.batch.scorer import Scorer, load_compare, load_model
 from quoteflow.batch.writer import PricedWriter, RejectWriter, default_rejects_path
@@ -52,6 +52,7 @@ class Summary:
     mean_premium: float | None = None
     compare_version: str | None = None
     compare_mean_premium: float | None = None
+    row_by_row: list[str] = field(default_factory=list)  # see scorer.batch_invariant
 
     @property
     def rows_per_second(self) -> float:
@@ -75,14 +76,15 @@ def run(opts: Options, progress: Progress | None = None,
     model = load_model(registry, opts.model)
     compare = load_compare(registry, model, opts.compare) if opts.compare else None
     scorer = Scorer(model, compare)
-    book = open_book(opts.input)
+    book = open_book(opts.input, scorer.product)
     if on_start:
         on_start(book.num_rows)
     csv = book.format == "csv"
     rejects_path = opts.rejects or default_rejects_path(opts.output)
     summary = Summary(model.name, model.version, model.sha256, output=opts.output,
                       rejects=rejects_path, compare_version=compare and compare.version)
-    stats = PremiumStats(compare.version if compare else None)
+    stats = PremiumStats(compare.version if compare else None,
+                         edges=headline_edges(scorer.product))
     writes = Background(priced.write)
 
     def prepared() -> Iterator[tuple[pa.RecordBatch, Judged, np.ndarray]]:
@@ -115,6 +117,7 @@ def run(opts: Options, progress: Progress | None = None,
         priced.abort()
         raise
     summary.rows, summary.priced = offset, priced.rows
+    summary.row_by_row = scorer.row_by_row
     _finish(summary, stats, scorer, opts.plot)
     summary.seconds = time.perf_counter() - start
     return summary

@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from quoteflow.cli_options import read_admin_token, token_file_option
+from quoteflow.cli_options import (
+    model_option,
+    read_admin_token,
+    read_router_urls,
+    token_file_option,
+)
 from quoteflow.control.targets import (
     Applied,
     ClusterTarget,
@@ -17,15 +22,17 @@ from quoteflow.control.targets import (
     PolicyTarget,
     apply_change,
 )
-from quoteflow.router.policy import Policy, PolicyError, parse_policy
+from quoteflow.router.policy import ALL_MODELS, Policy, PolicyError, parse_policy
 
 
 def target_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Where the policy lives: local routers (default) or a cluster (--kube)."""
+    """Which model's policy, and where it lives: local routers (default) or a cluster."""
     options = [
+        model_option(help="the model whose section of the traffic policy to use"),
         click.option("--router", "routers", multiple=True, envvar="QUOTEFLOW_ROUTER_URLS",
-                     default=["http://127.0.0.1:8000"], show_default=True,
-                     help="router base URL (repeat for several local replicas)"),
+                     help="router base URL (repeat for several local replicas and models) "
+                          "[default: the routers `quoteflow up` runs, else "
+                          "http://127.0.0.1:8000]"),
         token_file_option,
         click.option("--kube", is_flag=True,
                      help="change the policy ConfigMap through the Kubernetes API "
@@ -44,15 +51,22 @@ def target_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def make_target(kw: dict[str, Any]) -> PolicyTarget:
+def make_target(kw: dict[str, Any], allow_all: bool = False) -> PolicyTarget:
+    """The target of ``kw``'s model (``all``: of the first model, when allowed; the
+    caller goes through ``models()``)."""
+    model = kw.pop("model_name")
+    if model == ALL_MODELS and not allow_all:
+        raise ControlError(f"--model {ALL_MODELS} is for the kill switch only; name a model")
     if kw.pop("kube"):
-        return ClusterTarget(kw["namespace"], kw["configmap"], kw["key"], kw["selector"])
-    return LocalTarget(list(kw["routers"]), read_admin_token(kw["token_file"]))
+        return ClusterTarget(kw["namespace"], kw["configmap"], kw["key"], kw["selector"],
+                             model=model)
+    return LocalTarget(list(kw["routers"]) or read_router_urls(),
+                       read_admin_token(kw["token_file"]), model)
 
 
-def report(applied: Applied) -> None:
+def report(applied: Applied, model: str) -> None:
     p = applied.policy
-    click.echo(f"generation {applied.generation}: green {p.green_weight:g}%, shadow "
+    click.echo(f"{model}: generation {applied.generation}: green {p.green_weight:g}%, shadow "
                f"{'on' if p.shadow.enabled else 'off'}; all {len(applied.replicas)} router(s) "
                f"run it after {applied.seconds_to_converge * 1000:.0f} ms")
 
@@ -65,17 +79,21 @@ def change_command(f: Callable[..., Callable[[Policy], Policy]]) -> Callable[...
     def wrapper(**kw: Any) -> None:
         own = {k: kw.pop(k) for k in list(kw) if k not in _TARGET_KEYS}
         timeout = kw.pop("timeout")
+        every = kw["model_name"] == ALL_MODELS and getattr(f, "all_models", False)
         try:
             change = f(**own)
-            report(apply_change(make_target(kw), change, timeout))
+            target = make_target(kw, allow_all=every)
+            targets = ([target.for_model(m) for m in target.models()] if every else [target])
+            for t in targets:
+                report(apply_change(t, change, timeout), t.model)
         except (ControlError, PolicyError, ValueError) as e:
             raise click.ClickException(str(e)) from e
 
     return wrapper
 
 
-_TARGET_KEYS = {"routers", "token_file", "kube", "namespace", "configmap", "key", "selector",
-                "timeout"}
+_TARGET_KEYS = {"model_name", "routers", "token_file", "kube", "namespace", "configmap", "key",
+                "selector", "timeout"}
 
 
 @click.group()
@@ -92,9 +110,10 @@ def show(**kw: Any) -> None:
         target = make_target(kw)
         policy, _ = target.read()
         gens = target.generations()
-    except ControlError as e:
+    except (ControlError, PolicyError) as e:
         raise click.ClickException(str(e)) from e
     doc = policy.document()
+    click.echo(f"model:  {target.model}")
     click.echo(f"blue:   version {doc['blue']['version']}")
     click.echo(f"green:  version {doc.get('green', {}).get('version', '-')}, "
                f"{policy.green_weight:g}% of live traffic")
@@ -128,8 +147,11 @@ def shadow(state: str, sample: float | None) -> Callable[[Policy], Policy]:
     return change
 
 
-@traffic.command()
-@change_command
-def kill() -> Callable[[Policy], Policy]:
-    """Kill switch: Green to 0 and shadow off, on every router."""
+def _kill() -> Callable[[Policy], Policy]:
+    """Kill switch: Green to 0 and shadow off, on every router of the model
+    (`--model all`: of every model in the policy)."""
     return lambda p: p.killed().model_copy(update={"generation": None})
+
+
+_kill.all_models = True  # type: ignore[attr-defined]
+kill = traffic.command("kill")(change_command(_kill))

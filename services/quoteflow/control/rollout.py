@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from quoteflow import products
 from quoteflow.control.analysis import Evidence, Gates, Query, live_evidence, shadow_evidence
 from quoteflow.control.rollout_state import RolloutState, StateStore
 from quoteflow.control.targets import PolicyTarget, apply_change
@@ -68,6 +69,11 @@ class RolloutRunner:
         self.gates = Gates(**state.gates)
         self.hold_timeout = hold_timeout
         self.tick = tick
+        # the shadow gates are the product's (a premium ratio, a decision agreement...)
+        meta = registry.get(state.model, state.green_version).metadata
+        self.shadow_gates = products.of_metadata(meta).shadow_gates
+        # one model's series, where one Prometheus scrapes several products' stacks
+        self.scope = f'model="{state.model}"'
 
     def run(self) -> RolloutState:
         s = self.state
@@ -82,7 +88,8 @@ class RolloutRunner:
             if not self._wait(s.interval_seconds):
                 return self._rollback("aborted by operator", None, status="aborted")
             ev = (shadow_evidence if shadow_phase else live_evidence)(
-                self.query, self.gates, round(s.interval_seconds))
+                self.query, self.gates, round(s.interval_seconds), self.shadow_gates,
+                self.scope)
             self._print(label, ev)
             if ev.verdict == "fail":
                 return self._rollback(ev.reasons(), ev)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from quoteflow.cli_options import registry_option
+from quoteflow.cli_options import DEFAULT_WORKDIR, registry_option
 from quoteflow.control.analysis import Gates, prometheus_query
 from quoteflow.control.cli import make_target, target_options
 from quoteflow.control.rollout import (
@@ -23,6 +23,7 @@ from quoteflow.control.rollout import (
 from quoteflow.control.rollout_state import ConfigMapState, FileState, StateStore
 from quoteflow.control.targets import ClusterTarget, ControlError
 from quoteflow.registry import Registry, RegistryError
+from quoteflow.router.policy import LEGACY_MODEL, PolicyError
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 
@@ -38,12 +39,11 @@ def parse_duration(text: str) -> float:
 def rollout_options(f: Any) -> Any:
     for option in reversed([
         registry_option,
-        click.option("--model", default="motor", show_default=True),
         click.option("--prometheus", "prometheus_url", envvar="QUOTEFLOW_PROMETHEUS_URL",
                      default="http://127.0.0.1:9090", show_default=True),
-        click.option("--state", "state_file", default="var/run/rollout.json",
-                     show_default=True, type=click.Path(path_type=Path),
-                     help="local mode: where the rollout state is kept"),
+        click.option("--state", "state_file", default=None, type=click.Path(path_type=Path),
+                     help="local mode: where the rollout state is kept [default: "
+                          "var/run/rollout.json for motor, var/run/rollout-MODEL.json else]"),
         click.option("--actor", default=getpass.getuser, show_default="current user"),
         click.option("--hold-timeout", type=str, default=None,
                      help="stop waiting (state kept) after holding this long, e.g. 10m"),
@@ -52,19 +52,25 @@ def rollout_options(f: Any) -> Any:
     return target_options(f)
 
 
+def state_key(model: str) -> str:
+    """Each model's rollout keeps its own state; motor's keeps its original name."""
+    return "rollout.json" if model == LEGACY_MODEL else f"rollout-{model}.json"
+
+
 class Context:
     def __init__(self, kw: dict[str, Any]) -> None:
         self.registry = Registry(kw.pop("registry_dir"))
-        self.model = kw.pop("model")
+        self.model = kw["model_name"]
         self.query = prometheus_query(kw.pop("prometheus_url"))
-        state_file = kw.pop("state_file")
+        state_file = kw.pop("state_file") or DEFAULT_WORKDIR / state_key(self.model)
         self.actor = kw.pop("actor")
         hold = kw.pop("hold_timeout")
         self.hold_timeout = parse_duration(hold) if hold else None
         kw.pop("timeout")
         self.target = make_target(kw)
         self.store: StateStore = (
-            ConfigMapState(self.target.core, self.target.namespace, self.target.configmap)
+            ConfigMapState(self.target.core, self.target.namespace, self.target.configmap,
+                           state_key(self.model))
             if isinstance(self.target, ClusterTarget) else FileState(state_file))
 
     def runner(self, state: Any) -> RolloutRunner:
@@ -79,7 +85,7 @@ def _guard(fn: Any) -> Any:
     def wrapper(**kw: Any) -> None:
         try:
             fn(**kw)
-        except (RolloutError, ControlError, RegistryError) as e:
+        except (RolloutError, ControlError, RegistryError, PolicyError) as e:
             raise click.ClickException(str(e)) from e
     return wrapper
 
@@ -106,14 +112,17 @@ def rollout() -> None:
               help="seconds Green's p99 may exceed Blue's")
 @click.option("--error-margin", default=0.001, show_default=True,
               help="how much Green's error ratio may exceed Blue's")
-@click.option("--divergence", default=0.05, show_default=True,
-              help="max share of shadowed quotes moving by more than 10%")
+@click.option("--divergence", type=float, default=None,
+              help="max share of shadowed answers failing the product's headline shadow "
+                   "gate (motor: premium moved by more than 10%, default 0.05; claims: "
+                   "decided otherwise, default 0.05)")
 @click.option("--min-requests", default=100, show_default=True,
               help="requests needed in a window to judge it")
 @rollout_options
 @_guard
 def start(steps: str, interval: str, confirm_each_step: bool, latency_budget: float,
-          latency_margin: float, error_margin: float, divergence: float, min_requests: int,
+          latency_margin: float, error_margin: float, divergence: float | None,
+          min_requests: int,
           **kw: Any) -> None:
     """Start: shadow first (no live traffic), then each step, judged on its evidence.
 

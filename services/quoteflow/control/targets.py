@@ -1,10 +1,14 @@
-"""Where a traffic policy lives and how to confirm every router runs it.
+"""Where a model's traffic policy lives and how to confirm every router runs it.
 
-- Local: the routers' admin API (the router writes its policy file; other local
-  routers sharing the file hot-reload it).
+A target is bound to one model: it reads and writes that model's section of the
+document and waits only for the routers that serve that model (each router's
+``GET /admin/traffic`` names its model; a router from before sections serves motor).
+
+- Local: the routers' admin API (the router writes its section of the policy file;
+  other local routers sharing the file hot-reload it).
 - Cluster: the policy ConfigMap, patched through the Kubernetes API with the
-  official client (optimistic concurrency on resourceVersion); every router pod is
-  then asked, through the API server's pod proxy, which generation it runs.
+  official client (optimistic concurrency on resourceVersion); every router pod of
+  the model is then asked, through the API server's pod proxy, which generation it runs.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any, Protocol
 import urllib3
 import yaml
 
-from quoteflow.router.policy import Policy, parse_policy
+from quoteflow.router.policy import LEGACY_MODEL, Policy, parse_document, parse_policy
 
 
 class ControlError(RuntimeError):
@@ -34,11 +38,21 @@ class Applied:
 
 
 class PolicyTarget(Protocol):
+    model: str
+
     def read(self) -> tuple[Policy, int]: ...
 
     def write(self, policy: Policy) -> int: ...
 
     def generations(self) -> dict[str, int]: ...
+
+    def models(self) -> list[str]: ...
+
+    def for_model(self, model: str) -> PolicyTarget: ...
+
+
+def model_of(view: dict[str, Any]) -> str:
+    return str(view.get("model") or LEGACY_MODEL)
 
 
 def apply_change(target: PolicyTarget, change: Callable[[Policy], Policy],
@@ -61,14 +75,46 @@ def apply_change(target: PolicyTarget, change: Callable[[Policy], Policy],
 
 
 class LocalTarget:
-    """Routers on this machine, through their admin API."""
+    """Routers on this machine, through their admin API; only those of ``model`` count."""
 
-    def __init__(self, router_urls: list[str], token: str | None) -> None:
+    def __init__(self, router_urls: list[str], token: str | None,
+                 model: str = LEGACY_MODEL) -> None:
         if not router_urls:
             raise ControlError("no router URL given")
-        self.urls = [u.rstrip("/") for u in router_urls]
+        self.given = [u.rstrip("/") for u in router_urls]
         self.token = token
+        self.model = model
         self.http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=1, read=3), retries=False)
+        self._urls: list[str] | None = None
+
+    @property
+    def urls(self) -> list[str]:
+        """The given routers that serve this model (asked once)."""
+        if self._urls is None:
+            served = self._served()
+            self._urls = [u for u, m in served.items() if m == self.model]
+            if not self._urls:
+                raise ControlError(f"none of the routers serves model {self.model!r}: " +
+                                   ", ".join(f"{u} {m if m.startswith('(') else 'serves ' + m}"
+                                             for u, m in served.items()))
+        return self._urls
+
+    def _served(self) -> dict[str, str]:
+        """Router -> the model it serves. One that does not answer is left out: another
+        model's router being down must not stop this model's change (its kill above all)."""
+        out = {}
+        for u in self.given:
+            try:
+                out[u] = model_of(self._get(u))
+            except ControlError as e:
+                out[u] = f"(unreachable: {e})"
+        return out
+
+    def models(self) -> list[str]:
+        return sorted({m for m in self._served().values() if not m.startswith("(")})
+
+    def for_model(self, model: str) -> LocalTarget:
+        return LocalTarget(self.given, self.token, model)
 
     def _get(self, url: str) -> dict[str, Any]:
         try:
@@ -115,16 +161,17 @@ class ClusterTarget:
 
     def __init__(self, namespace: str, configmap: str, key: str = "policy.yaml",
                  router_selector: str = "app.kubernetes.io/component=router",
-                 router_port: int = 8080, api_client: Any = None) -> None:
-        from kubernetes import client, config
+                 router_port: int = 8080, api_client: Any = None,
+                 model: str = LEGACY_MODEL) -> None:
+        from kubernetes import client
 
         if api_client is None:
-            try:
-                config.load_incluster_config()
-            except config.ConfigException:
-                config.load_kube_config()
-            api_client = client.ApiClient()
+            from quoteflow.router.k8s_watch import default_api_client
+
+            api_client = default_api_client()
+        self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
+        self.model = model
         self.namespace = namespace
         self.configmap = configmap
         self.key = key
@@ -132,22 +179,35 @@ class ClusterTarget:
         self.port = router_port
         self._resource_version: str | None = None
 
-    def read(self) -> tuple[Policy, int]:
+    def for_model(self, model: str) -> ClusterTarget:
+        return ClusterTarget(self.namespace, self.configmap, self.key, self.selector,
+                             self.port, self.api_client, model)
+
+    def _document(self) -> Any:
         cm = self.core.read_namespaced_config_map(self.configmap, self.namespace)
         self._resource_version = cm.metadata.resource_version
         text = (cm.data or {}).get(self.key)
         if text is None:
             raise ControlError(f"ConfigMap {self.namespace}/{self.configmap} has no key "
                                f"{self.key!r}")
-        policy = parse_policy(text, f"configmap {self.namespace}/{self.configmap}")
+        return parse_document(text, f"configmap {self.namespace}/{self.configmap}")
+
+    def models(self) -> list[str]:
+        return list(self._document().models)
+
+    def read(self) -> tuple[Policy, int]:
+        policy = self._document().section(self.model)
         return policy, policy.generation or 0
 
     def write(self, policy: Policy) -> int:
         from kubernetes.client.exceptions import ApiException
 
-        _, generation = self.read()
+        document = self._document()  # the other models' sections go back as they are
+        generation = (document.section(self.model).generation or 0
+                      if self.model in document.sections else 0)
         generation = max(generation, max(self.generations().values(), default=0)) + 1
-        doc = policy.model_copy(update={"generation": generation}).document()
+        doc = document.with_section(
+            self.model, policy.model_copy(update={"generation": generation})).document()
         body = {"metadata": {"resourceVersion": self._resource_version},
                 "data": {self.key: yaml.safe_dump(doc, sort_keys=False)}}
         try:
@@ -179,7 +239,10 @@ class ClusterTarget:
                 raw = self.core.connect_get_namespaced_pod_proxy_with_path(
                     f"{name}:{self.admin_port(pod)}", self.namespace, "admin/traffic",
                     _preload_content=False)
-                out[name] = int(json.loads(raw.data)["generation"])
+                view = json.loads(raw.data)
             except Exception:  # a pod that does not answer has not converged
                 out[name] = -1
+                continue
+            if model_of(view) == self.model:  # another model's router: not ours to wait for
+                out[name] = int(view["generation"])
         return out

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from quoteflow.ledger.store import LedgerStore
 
 # where `quoteflow up` keeps its work directory (local/cli.py --workdir)
-DEFAULT_URL = "sqlite:///var/run/ledger.sqlite3"
+DEFAULT_URL = "sqlite:///var/run/motor/ledger.sqlite3"
 
 
 class LedgerSettings(BaseModel):

@@ -1,19 +1,23 @@
-"""`quoteflow up`: the whole stack on this machine, no cluster needed."""
+"""`quoteflow up`: the whole platform on this machine, every product, no cluster needed."""
 
 from __future__ import annotations
 
 import json
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from quoteflow import products
-from quoteflow.cli_options import ensure_admin_token, model_option, registry_option
+from quoteflow.cli_options import ensure_admin_token, registry_option, write_router_urls
 from quoteflow.local.stack import Stack, StackConfig
 from quoteflow.local.supervisor import Supervisor
 from quoteflow.registry import Registry
+
+# Each product's stack takes four consecutive ports: router, preprocess, blue, green.
+PORTS_PER_STACK = 4
 
 
 def pick_versions(registry: Registry, name: str) -> tuple[str, str | None]:
@@ -26,77 +30,127 @@ def pick_versions(registry: Registry, name: str) -> tuple[str, str | None]:
 
 
 def ensure_models(registry_dir: Path, name: str) -> None:
-    registry = Registry(registry_dir)
-    if registry.versions(name):
+    """Train the product's example models when the registry has none (the registry
+    names a product's model after the product)."""
+    if Registry(registry_dir).versions(name):
         return
-    click.echo(f"registry {registry_dir} has no {name} model: training the example models "
-               "on the shipped real data (once)")
-    from quoteflow.training.pipeline import train_and_register
+    click.echo(f"registry {registry_dir} has no {name} model: training its example models "
+               "(once)")
+    products.get(name).train_and_register(registry_dir)
 
-    train_and_register(registry_dir)
+
+def product_stack(registry_dir: Path, workdir: Path, name: str, port: int,
+                  green_weight: float, shadow: bool, token: str) -> Stack:
+    """One product's stack: its own ports and log folder, its section of the shared
+    policy file."""
+    blue, green = pick_versions(Registry(registry_dir), name)
+    ports = dict(zip(("router", "preprocess", "inference-blue", "inference-green"),
+                     range(port, port + PORTS_PER_STACK), strict=True))
+    config = StackConfig(registry_dir=registry_dir.resolve(), workdir=(workdir / name).resolve(),
+                         blue_version=blue, green_version=green, model_name=name,
+                         green_weight=green_weight if green else 0,
+                         shadow=shadow and green is not None, admin_token=token, ports=ports,
+                         shared_policy_file=(workdir / "policy.yaml").resolve())
+    return Stack(config)
+
+
+def announce(stack: Stack) -> None:
+    """The router's URL and a call that works, from the product's own example."""
+    c = stack.config
+    url = c.url("router")
+    product = products.get(stack.product)
+    example = product.request_model.model_json_schema()["examples"][0]
+    body = json.dumps({k: v for k, v in example.items() if k != "quote_date"})
+    click.echo(f"\n{c.model_name}: {url}  (API docs: {url}/docs)")
+    click.echo(f"  curl -s {url}{product.public_path} -H 'content-type: application/json'"
+               f" -d '{body}'")
+    click.echo(f"  traffic policy: {url}/admin/traffic  "
+               f"(quoteflow traffic show --model {c.model_name})")
+
+
+def start_all(stacks: list[Stack]) -> None:
+    started: list[Stack] = []
+    try:
+        for st in stacks:
+            c = st.config
+            click.echo(f"starting {c.model_name}: blue v{c.blue_version}, green "
+                       f"{f'v{c.green_version}' if c.green_version else 'none'} "
+                       f"(logs in {c.workdir})")
+            st.start()
+            started.append(st)
+    except BaseException:
+        for st in started:
+            st.stop()
+        raise
 
 
 @click.command()
 @registry_option
 @click.option("--workdir", default="var/run", show_default=True, type=click.Path(path_type=Path),
               help="policy file, logs and admin token live here")
-@model_option()
-@click.option("--port", default=8000, show_default=True, help="router port; the others follow")
+@click.option("--model", "model_names", multiple=True,
+              type=click.Choice(products.names()),
+              help="the products to run (repeat) [default: every product]")
+@click.option("--port", default=8000, show_default=True,
+              help=f"first product's router port; each product takes {PORTS_PER_STACK} "
+                   "consecutive ports from here")
 @click.option("--green-weight", default=0.0, show_default=True,
               help="percent of live traffic to Green at start")
 @click.option("--shadow/--no-shadow", default=True, show_default=True,
-              help="price every quote on the other color too and compare")
+              help="answer every request on the other color too and compare")
 @click.option("--prometheus", "with_prometheus", is_flag=True,
-              help="also run a local Prometheus scraping all four processes, with our rules")
-def up(registry_dir: Path, workdir: Path, model_name: str, port: int, green_weight: float,
-       shadow: bool, with_prometheus: bool) -> None:
-    """Run preprocess, inference-blue, inference-green and router on 127.0.0.1.
+              help="also run a local Prometheus scraping every process, with our rules")
+def up(registry_dir: Path, workdir: Path, model_names: tuple[str, ...], port: int,
+       green_weight: float, shadow: bool, with_prometheus: bool) -> None:
+    """Run every product's preprocess, inference-blue, inference-green and router on
+    127.0.0.1 (motor pricing on --port.., claim triage on the next four ports).
 
-    Trains the example models first if the registry is empty. A process that exits is
-    restarted with back-off while the others keep serving (local/supervisor.py).
-    Ctrl-C or SIGTERM stops every process cleanly.
+    Trains a product's example models first if the registry has none. A process that
+    exits is restarted with back-off while the others keep serving
+    (local/supervisor.py). Ctrl-C or SIGTERM stops every process cleanly.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    ensure_models(registry_dir, model_name)
-    blue, green = pick_versions(Registry(registry_dir), model_name)
+    names = list(model_names) or products.names()
+    for name in names:
+        ensure_models(registry_dir, name)
     token, token_where = ensure_admin_token(workdir)
-    ports = {"router": port, "preprocess": port + 1, "inference-blue": port + 2,
-             "inference-green": port + 3}
-    config = StackConfig(registry_dir=registry_dir.resolve(), workdir=workdir.resolve(),
-                         blue_version=blue, green_version=green, model_name=model_name,
-                         green_weight=green_weight if green else 0,
-                         shadow=shadow and green is not None, admin_token=token, ports=ports)
-    stack = Stack(config)
-    stack.write_policy()  # a fresh policy naming the versions picked above
+    stacks = [product_stack(registry_dir, workdir, name, port + PORTS_PER_STACK * i,
+                            green_weight, shadow, token) for i, name in enumerate(names)]
+    for st in stacks:
+        st.write_policy()  # a fresh section naming the versions picked above
+    write_router_urls(workdir, {st.config.model_name: st.config.url("router")
+                                for st in stacks})
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     prom = None
-    click.echo(f"starting: blue = {model_name} v{blue}, green = "
-               f"{f'{model_name} v{green}' if green else 'none'} (logs in {workdir})")
-    stack.start()
+    start_all(stacks)
     try:
         if with_prometheus:
             from quoteflow.observability.prometheus import start_prometheus
 
-            prom = start_prometheus(stack.prometheus_targets(), workdir / "prometheus")
-        url = config.url("router")
-        product = products.of_metadata(Registry(registry_dir).get(model_name, blue).metadata)
-        example = product.request_model.model_json_schema()["examples"][0]
-        body = json.dumps({k: v for k, v in example.items() if k != "quote_date"})
-        click.echo(f"\nquoteflow is up: {url}  (API docs: {url}/docs)")
-        click.echo(f"  curl -s {url}{product.public_path} -H 'content-type: application/json'"
-                   f" -d '{body}'")
-        click.echo(f"  traffic policy: {url}/admin/traffic   admin token: {token_where}")
+            prom = start_prometheus([t for st in stacks for t in st.prometheus_targets()],
+                                    workdir / "prometheus")
+        click.echo("\nquoteflow is up:")
+        for st in stacks:
+            announce(st)
+        click.echo(f"\n  admin token: {token_where}")
         if prom is not None:
             click.echo(f"  prometheus: {prom.url}")
         click.echo("Ctrl-C stops everything.")
-        supervisor = Supervisor(stack, lambda msg: click.echo(msg, err=True))
+        supervisors = [Supervisor(st, _prefixed(st.config.model_name)) for st in stacks]
         while not stop.wait(0.2):
-            supervisor.poll()
+            for supervisor in supervisors:
+                supervisor.poll()
     finally:
         click.echo("stopping...")
         if prom is not None:
             prom.stop()
-        stack.stop()
+        for st in stacks:
+            st.stop()
         click.echo("stopped.")
+
+
+def _prefixed(model: str) -> Callable[[str], None]:
+    """Supervisor messages say which product's process they are about."""
+    return lambda msg: click.echo(f"[{model}] {msg}", err=True)

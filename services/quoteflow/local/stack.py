@@ -20,8 +20,6 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 SERVICES = ("preprocess", "inference-blue", "inference-green", "router")
 
 
@@ -52,6 +50,8 @@ class StackConfig:
     log_level: str = "INFO"
     # the router's quote ledger; None: SQLite in the work directory
     ledger_url: str | None = None
+    # A policy file shared with other stacks (one section per model), else workdir's own.
+    shared_policy_file: Path | None = None
 
     def port(self, service: str) -> int:
         if service not in self.ports:
@@ -63,7 +63,7 @@ class StackConfig:
 
     @property
     def policy_file(self) -> Path:
-        return self.workdir / "policy.yaml"
+        return self.shared_policy_file or self.workdir / "policy.yaml"
 
     @property
     def ledger_file(self) -> Path:
@@ -99,13 +99,26 @@ class Stack:
     # --- lifecycle ----------------------------------------------------------------
 
     def write_policy(self) -> None:
+        """This model's section of the policy file (other models' sections stay)."""
+        from quoteflow.router.policy import parse_policy
+        from quoteflow.router.policy_file import write_policy_file
+
         c = self.config
         doc: dict[str, object] = {"blue": {"version": c.blue_version},
                                   "green_weight": c.green_weight,
                                   "shadow": {"enabled": c.shadow, "sample": c.shadow_sample}}
         if c.green_version is not None:
             doc["green"] = {"version": c.green_version}
-        c.policy_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+        write_policy_file(c.policy_file, parse_policy(doc, "stack"), c.model_name)
+
+    def has_policy(self) -> bool:
+        from quoteflow.router.policy import PolicyError
+        from quoteflow.router.policy_file import load_document
+
+        try:
+            return self.config.model_name in load_document(self.config.policy_file).sections
+        except PolicyError:
+            return False
 
     def command(self, service: str) -> tuple[list[str], dict[str, str]]:
         c = self.config
@@ -123,6 +136,7 @@ class Stack:
             env[prefix + "MODEL_VERSION"] = str(version)
         if kind == "router":
             env[prefix + "PRODUCT"] = self.product
+            env[prefix + "MODEL_NAME"] = c.model_name  # its section of the policy
             env[prefix + "PREPROCESS_URL"] = c.url("preprocess")
             env[prefix + "BLUE_URL"] = c.url("inference-blue")
             if c.green_version is not None:
@@ -134,12 +148,13 @@ class Stack:
         env.update(c.env.get(service, {}))
         return [sys.executable, "-m", "quoteflow.cli", "serve", kind], env
 
-    def prometheus_targets(self) -> list[tuple[str, str | None, str]]:
-        """(job, color, address) of every process, for a Prometheus scrape config."""
-        out: list[tuple[str, str | None, str]] = []
+    def prometheus_targets(self) -> list[tuple[str, str | None, str, str]]:
+        """(job, color, address, model) of every process, for a Prometheus scrape config."""
+        out: list[tuple[str, str | None, str, str]] = []
         for s in self.services():
             job, _, color = s.partition("-")
-            out.append((job, color or None, f"127.0.0.1:{self.config.port(s)}"))
+            out.append((job, color or None, f"127.0.0.1:{self.config.port(s)}",
+                        self.config.model_name))
         return out
 
     def services(self) -> list[str]:
@@ -153,7 +168,7 @@ class Stack:
                                                stdin=subprocess.DEVNULL)
 
     def start(self, timeout: float = 60.0) -> None:
-        if not self.config.policy_file.exists():
+        if not self.has_policy():
             self.write_policy()
         try:
             for s in self.services():

@@ -29,9 +29,11 @@ import yaml
 
 from quoteflow.observability import RULES_DIR
 
-# (job, color or None, "host:port"): inference targets carry their color as a target
-# label, since the inference process's own metrics have no color label.
-Target = tuple[str, str | None, str]
+# (job, color or None, "host:port"[, model]): inference targets carry their color as a
+# target label, since the inference process's own metrics have no color label; every
+# process of a product's stack carries its model's name (`model`), which the rollout
+# gates select on when several products are scraped together.
+Target = tuple[str, str | None, str] | tuple[str, str | None, str, str]
 
 
 class PrometheusError(RuntimeError):
@@ -51,8 +53,10 @@ def render_config(targets: Sequence[Target], rules_dir: Path | None = RULES_DIR,
                   scrape_interval: str = "1s") -> dict[str, Any]:
     """The prometheus.yml document: one scrape job per distinct job name."""
     jobs: dict[str, list[dict[str, Any]]] = {}
-    for job, color, address in targets:
+    for job, color, address, *model in targets:
         labels = {"color": color} if color else {}
+        if model:
+            labels["model"] = model[0]
         jobs.setdefault(job, []).append({"targets": [address], "labels": labels})
     doc: dict[str, Any] = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval,

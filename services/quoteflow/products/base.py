@@ -54,6 +54,23 @@ class Quoted:
     validity_days: float  # from the artifact's metadata (quotes.validity_days)
 
 
+@dataclass(frozen=True)
+class ShadowGate:
+    """A rollout gate on one shadow measure (a name in ``shadow_measures``).
+
+    A shadowed answer is *alike* when the measure falls in ``(low, high]`` (``low``
+    None: no lower bound); both are bucket boundaries of the measure's histogram, so
+    Prometheus counts them exactly. The rollout stops Green when more than
+    ``max_share`` of the shadowed answers are not alike.
+    """
+
+    measure: str
+    low: float | None
+    high: float
+    max_share: float
+    unlike: str  # what an unlike answer did, in words: "moved by more than 10%"
+
+
 class FieldProblem(NamedTuple):
     """A business-rule violation: row (in the batch), field (as the API names it), message."""
 
@@ -84,9 +101,15 @@ class Product(ABC):
     model_io: ClassVar[ModelIO]
     # Names of what ``compare`` measures between the primary and the shadow answer.
     shadow_measures: ClassVar[tuple[str, ...]]
+    # The rollout gates on those measures (the first one is the headline gate, whose
+    # max share `quoteflow rollout start --divergence` overrides).
+    shadow_gates: ClassVar[tuple[ShadowGate, ...]]
     # The batch output column that a scoring run summarises (mean, plot) and compares
     # with another version (``compare_<headline>``).
     headline_column: ClassVar[str]
+    # Its histogram bins in a scoring run's plot: (low, high, bins, log-spaced);
+    # values outside land in the end bins.
+    headline_bins: ClassVar[tuple[float, float, int, bool]]
     # metadata.json keys this product's shaping reads, checked when a model is loaded
     required_metadata: ClassVar[tuple[str, ...]] = ()
 

@@ -1,4 +1,8 @@
-"""Admin API: read the traffic policy, replace it (bearer token), the kill switch."""
+"""Admin API: read the traffic policy, replace it (bearer token), the kill switch.
+
+A router serves one model: these endpoints read and change that model's section of
+the policy document (``model`` in every answer says which).
+"""
 
 from __future__ import annotations
 
@@ -56,7 +60,10 @@ def admin_router(store: PolicyStore, token: str | None,
         if policy.generation is None:
             policy = policy.model_copy(update={"generation": store.generation + 1})
         assert persist is not None
-        persist(policy)
+        try:
+            persist(policy)
+        except PolicyError as e:  # the shared file holds other models' sections: keep it
+            return json_response({"detail": f"policy not changed: {e}"}, 409)
         store.apply(policy, source)
         return json_response(store.state.view())
 
@@ -64,7 +71,7 @@ def admin_router(store: PolicyStore, token: str | None,
     async def get_traffic() -> Response:
         return json_response({**store.state.view(), **status()})
 
-    @r.put("/traffic", summary="Replace the traffic policy (bearer token)",
+    @r.put("/traffic", summary="Replace this router's model's traffic policy (bearer token)",
            responses={**BODY_ERRORS, **AUTH_ERRORS},
            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                "schema": body_schema(Policy), "example": POLICY_EXAMPLE}}}})
@@ -82,7 +89,7 @@ def admin_router(store: PolicyStore, token: str | None,
             return json_response({"detail": str(e)}, 422)
         return apply(policy, "admin api")
 
-    @r.post("/traffic/kill", summary="Kill switch: Green to 0 and shadow off, in one call",
+    @r.post("/traffic/kill", summary="Kill switch: Green to 0, shadow off (this model)",
             responses=AUTH_ERRORS)
     async def kill(request: Request) -> Response:
         try:

@@ -54,7 +54,9 @@ def _export(state: PolicyState) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()  # type: ignore[call-arg]
     # An invalid or missing policy at start is fatal: never serve on a guess.
-    store = PolicyStore(load_policy_file(settings.policy_file), str(settings.policy_file))
+    model = settings.model_name or settings.product
+    store = PolicyStore(load_policy_file(settings.policy_file, model), str(settings.policy_file),
+                        model)
     store.subscribe(_export)
     upstreams = Upstreams(settings.preprocess_url,
                           {"blue": settings.blue_url, "green": settings.green_url}, store,

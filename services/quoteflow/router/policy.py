@@ -1,127 +1,153 @@
-"""The traffic policy: one validated document, swapped atomically, with a generation.
+"""The traffic policy: one validated document with a section per model name.
 
 Shape (unknown keys refused)::
 
-    blue:  {version: "1"}
-    green: {version: "2"}
-    green_weight: 10          # percent of live traffic to Green, 0..100
-    shadow: {enabled: true, sample: 1.0}
-    generation: 7             # optional; written by our tools
+    models:
+      motor:
+        blue:  {version: "1"}
+        green: {version: "2"}
+        green_weight: 10          # percent of live traffic to Green, 0..100
+        shadow: {enabled: true, sample: 1.0}
+        generation: 7             # optional; written by our tools
+      claims:
+        blue: {version: "1"}
 
-``generation`` lets a tool confirm that every router replica runs the same
-document: writers (the admin API, the CLI) set it to the previous one plus one; a
-document without one (a hand edit) gets the running generation plus one.
+Each product rolls out on its own: a router serves one model and runs only that
+model's section (a ``Policy``), swapped atomically with its own generation. A
+document in the older single-section shape (``blue: ...`` at the top) is read as
+the ``motor`` section, so existing files and ConfigMaps keep working.
+
+``generation`` lets a tool confirm that every router replica of a model runs the
+same section: writers (the admin API, the CLI) set it to the previous one plus one;
+a section without one (a hand edit) gets the running generation plus one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import re
 import threading
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Any
 
-import orjson
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
+from pydantic import BaseModel, ConfigDict
+
+# One section: re-exported, so `from quoteflow.router.policy import Policy` keeps working.
+from quoteflow.router.policy_section import (
+    COLORS,
+    Color,
+    ColorSpec,
+    Policy,
+    PolicyError,
+    ShadowSpec,
+    load_mapping,
+    parse_policy,
+    validate_policy,
 )
 
-Color = Literal["blue", "green"]
-COLORS: tuple[Color, ...] = ("blue", "green")
+__all__ = ["ALL_MODELS", "COLORS", "LEGACY_MODEL", "Color", "ColorSpec", "Policy",
+           "PolicyDocument", "PolicyError", "PolicyState", "PolicyStore", "ShadowSpec",
+           "check_model_name", "parse_document", "parse_policy", "parse_section",
+           "raw_sections"]
+
+# Documents from before per-model sections were motor pricing's (as model versions
+# without a product in their metadata are: products.of_metadata).
+LEGACY_MODEL = "motor"
+ALL_MODELS = "all"  # the kill switch's "every model"; never a model name
+_MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
 
-class PolicyError(ValueError):
-    """A policy document was refused; the message names what is wrong."""
+class PolicyDocument(BaseModel):
+    """The whole document: model name -> that model's section."""
 
+    model_config = ConfigDict(frozen=True)
 
-# strict models: `generation: false` or `enabled: "no"` is a mistake to refuse, not coerce
-class ColorSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    # documented as what it accepts: YAML reads `version: 3` as an int
-    version: Annotated[str, WithJsonSchema({"anyOf": [
-        {"type": "string", "minLength": 1, "maxLength": 32},
-        {"type": "integer", "minimum": 0}]})] = Field(min_length=1, max_length=32)
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_as_text(cls, v: Any) -> Any:
-        # a version is a label, not a number: 3 is the label "3"
-        return str(v) if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else v
-
-
-class ShadowSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    enabled: bool = False
-    sample: float = Field(default=1.0, ge=0.0, le=1.0)
-
-
-class Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    blue: ColorSpec
-    green: ColorSpec | None = None
-    green_weight: float = Field(default=0, ge=0, le=100)
-    shadow: ShadowSpec = ShadowSpec()
-    generation: int | None = Field(default=None, ge=0)
-
-    @model_validator(mode="after")
-    def _green_needed(self) -> Policy:
-        if self.green is None and self.green_weight > 0:
-            raise ValueError("green_weight > 0 needs a green model (green: {version: ...})")
-        if self.green is None and self.shadow.enabled:
-            raise ValueError("shadow needs a green model (green: {version: ...})")
-        return self
+    sections: dict[str, Policy]
 
     @property
-    def green_buckets(self) -> int:
-        """Buckets 0..9999 below this number go Green (0.01% resolution)."""
-        return round(self.green_weight * 100)
+    def models(self) -> list[str]:
+        return sorted(self.sections)
 
-    def version_of(self, color: Color) -> str | None:
-        spec = self.blue if color == "blue" else self.green
-        return spec.version if spec else None
+    def section(self, model: str, source: str = "traffic policy") -> Policy:
+        if model not in self.sections:
+            raise PolicyError(f"{source}: no section for model {model!r} "
+                              f"(sections: {', '.join(self.models) or 'none'})")
+        return self.sections[model]
 
-    def killed(self) -> Policy:
-        """The kill switch: Green gets nothing, shadow is off; models stay named."""
-        return self.model_copy(update={"green_weight": 0, "shadow": ShadowSpec(enabled=False,
-                                                                               sample=self.shadow.sample)})
+    def with_section(self, model: str, policy: Policy) -> PolicyDocument:
+        check_model_name(model)
+        return PolicyDocument(sections={**self.sections, model: policy})
 
     def document(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
-
-    def revision(self) -> str:
-        """Content hash of the document without its generation."""
-        body = {k: v for k, v in self.document().items() if k != "generation"}
-        return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
+        return {"models": {m: self.sections[m].document() for m in self.models}}
 
 
-def parse_policy(text: str | bytes | Any, source: str) -> Policy:
-    """Parse YAML/JSON text (or an already parsed document) into a Policy, or raise
-    PolicyError naming the field."""
-    data: Any = text
-    if isinstance(text, str | bytes):
+def check_model_name(model: str) -> str:
+    if model == ALL_MODELS or not _MODEL_NAME.match(model):
+        raise PolicyError(f"{model!r} is not a model name (lower-case letters, digits, "
+                          f"'_', '-', '.'; {ALL_MODELS!r} is reserved)")
+    return model
+
+
+def _sections(data: dict[str, Any], source: str) -> Mapping[str, Any]:
+    """The raw sections of a document (the single-section shape: motor's)."""
+    if "models" not in data:
+        return {LEGACY_MODEL: data}
+    extra = sorted(set(data) - {"models"})
+    if extra:
+        raise PolicyError(f"{source}: invalid traffic policy: {', '.join(extra)}: unknown "
+                          "key beside `models` (each model's settings go in its section)")
+    models = data["models"]
+    if not isinstance(models, Mapping) or not models:
+        raise PolicyError(f"{source}: invalid traffic policy: models: a mapping of model "
+                          "name to section, with at least one model")
+    for name in models:
         try:
-            data = yaml.safe_load(text)
-        except (yaml.YAMLError, RecursionError) as e:  # RecursionError: absurd nesting
-            raise PolicyError(f"{source}: not valid YAML/JSON: {type(e).__name__}: {e}") from e
-    if not isinstance(data, dict):
-        raise PolicyError(f"{source}: a policy is a mapping, got {type(data).__name__}")
+            check_model_name(str(name))
+        except PolicyError as e:
+            raise PolicyError(f"{source}: invalid traffic policy: models: {e}") from e
+    return models
+
+
+def _validate_section(sections: Mapping[str, Any], name: str, source: str,
+                      legacy: bool) -> Policy:
+    return validate_policy(sections[name], source, "" if legacy else f"models.{name}.")
+
+
+def parse_document(text: str | bytes | Any, source: str) -> PolicyDocument:
+    """The whole document, every section validated (what the tools read and write); the
+    single-section shape is read as the motor section."""
+    data = load_mapping(text, source)
+    sections = _sections(data, source)
+    legacy = "models" not in data
+    return PolicyDocument(sections={str(name): _validate_section(sections, name, source, legacy)
+                                    for name in sections})
+
+
+def parse_section(text: str | bytes | Any, source: str, model: str) -> Policy:
+    """One model's section (what a router runs): the document's shape and that section
+    are validated, not the other models' sections, which are their routers' to judge,
+    so a bad edit of one model's section never stops another's reloads."""
+    data = load_mapping(text, source)
+    sections = _sections(data, source)
+    if model not in sections:
+        raise PolicyError(f"{source}: no section for model {model!r} "
+                          f"(sections: {', '.join(sorted(map(str, sections))) or 'none'})")
+    return _validate_section(sections, model, source, "models" not in data)
+
+
+def raw_sections(text: str) -> dict[str, Any]:
+    """Every section as written, valid or not, for a writer that replaces one section
+    and must keep the others; nothing for text that is not a policy document at all."""
     try:
-        return Policy.model_validate(data)
-    except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(document)'}: {err['msg']}"
-            for err in e.errors())
-        raise PolicyError(f"{source}: invalid traffic policy: {problems}") from e
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    models = data.get("models") if "models" in data else {LEGACY_MODEL: data}
+    return dict(models) if isinstance(models, dict) else {}
 
 
 class PolicyState(BaseModel):
@@ -129,6 +155,7 @@ class PolicyState(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    model: str
     policy: Policy
     generation: int
     source: str
@@ -137,21 +164,24 @@ class PolicyState(BaseModel):
     def view(self) -> dict[str, Any]:
         doc = self.policy.document()
         doc["generation"] = self.generation
-        return {"policy": doc, "generation": self.generation, "revision": self.policy.revision(),
-                "source": self.source, "loaded_at": self.loaded_at}
+        return {"model": self.model, "policy": doc, "generation": self.generation,
+                "revision": self.policy.revision(), "source": self.source,
+                "loaded_at": self.loaded_at}
 
 
 class PolicyStore:
-    """Holds the running policy; readers take ``store.state`` (an immutable snapshot)."""
+    """Holds the running policy of one model (its section of the document); readers
+    take ``store.state`` (an immutable snapshot)."""
 
-    def __init__(self, initial: Policy, source: str) -> None:
+    def __init__(self, initial: Policy, source: str, model: str = LEGACY_MODEL) -> None:
         self._lock = threading.Lock()
         self._listeners: list[Callable[[PolicyState], None]] = []
+        self.model = model
         self.state = self._state(initial, initial.generation or 1, source)
 
-    @staticmethod
-    def _state(policy: Policy, generation: int, source: str) -> PolicyState:
-        return PolicyState(policy=policy.model_copy(update={"generation": generation}),
+    def _state(self, policy: Policy, generation: int, source: str) -> PolicyState:
+        return PolicyState(model=self.model,
+                           policy=policy.model_copy(update={"generation": generation}),
                            generation=generation, source=source,
                            loaded_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"))
 
@@ -187,5 +217,6 @@ class PolicyStore:
         return state
 
     def apply_text(self, text: str | bytes, source: str) -> Policy:
-        """Validate then swap; on error the running policy stays and PolicyError is raised."""
-        return self.apply(parse_policy(text, source), source).policy
+        """Validate the whole document, then swap in this model's section; on error the
+        running policy stays and PolicyError is raised."""
+        return self.apply(parse_section(text, source, self.model), source).policy

@@ -1,37 +1,88 @@
-"""Local mode: the traffic policy file, hot-reloaded, and written back by the admin API."""
+"""Local mode: the traffic policy file, hot-reloaded, and written back by the admin API.
+
+Several routers (one per model) may share one file, each owning its section: a write
+replaces only the writer's section, under an exclusive lock on a sibling lock file, so
+two routers writing at once never lose each other's change.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from quoteflow import metrics
-from quoteflow.router.policy import Policy, PolicyError, PolicyStore, parse_policy
+from quoteflow.router.policy import (
+    LEGACY_MODEL,
+    Policy,
+    PolicyDocument,
+    PolicyError,
+    PolicyStore,
+    check_model_name,
+    parse_document,
+    parse_section,
+    raw_sections,
+)
 
 log = logging.getLogger(__name__)
 
 
-def load_policy_file(path: Path) -> Policy:
+def load_document(path: Path) -> PolicyDocument:
     try:
         text = path.read_text()
     except OSError as e:
         raise PolicyError(f"{path}: cannot read the traffic policy: {e}") from e
-    return parse_policy(text, str(path))
+    return parse_document(text, str(path))
 
 
-def write_policy_file(path: Path, policy: Policy) -> None:
-    """Atomic replace, so a reader (this router or another) never sees half a document."""
-    text = yaml.safe_dump(policy.document(), sort_keys=False)
-    fd, tmp = tempfile.mkstemp(prefix=".policy-", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+def load_policy_file(path: Path, model: str = LEGACY_MODEL) -> Policy:
+    """One model's section of the file (PolicyError naming the sections if it has none)."""
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise PolicyError(f"{path}: cannot read the traffic policy: {e}") from e
+    return parse_section(text, str(path), model)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def write_policy_file(path: Path, policy: Policy, model: str = LEGACY_MODEL) -> None:
+    """Replace one model's section under the file's lock, keeping the other sections as
+    they are written (valid or not: they are their routers' to judge). A file that is
+    not a policy document at all does not block the write, the kill switch least of
+    all: it is replaced, and said so in the log."""
+    check_model_name(model)
+    with _locked(path):
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            text = ""
+        sections = raw_sections(text)
+        if text.strip() and not sections:
+            log.warning("traffic policy file was not a policy document; replaced",
+                        extra={"path": str(path), "model": model})
+        sections[model] = policy.document()
+        body = yaml.safe_dump({"models": dict(sorted(sections.items()))}, sort_keys=False)
+        # atomic replace, so a reader (this router or another) never sees half a document
+        fd, tmp = tempfile.mkstemp(prefix=".policy-", dir=path.parent)
+        with os.fdopen(fd, "w") as f:
+            f.write(body)
+        os.replace(tmp, path)
 
 
 class PolicyFileWatcher:
@@ -51,9 +102,9 @@ class PolicyFileWatcher:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
-    def write(self, policy: Any) -> None:
+    def write(self, policy: Policy) -> None:
         """Persist a policy this router applied itself: our own write is not a hot reload."""
-        write_policy_file(self.path, policy)
+        write_policy_file(self.path, policy, self.store.model)
         self._seen = self._stamp()
 
     def check(self) -> None:

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
 
     # The product this router serves on its public path (products.REGISTERED).
     product: str = Field(default_factory=lambda: products.names()[0])
+    # The model whose section of the traffic policy this router runs; default: the
+    # product's name (the registry names a product's model after it).
+    model_name: str | None = None
     preprocess_url: str
     blue_url: str
     green_url: str | None = None
@@ -59,6 +62,12 @@ class Settings(BaseSettings):
     def _known(cls, v: str) -> str:
         products.get(v)  # UnknownProduct names the known ones
         return v
+
+    @model_validator(mode="after")
+    def _model_of_product(self) -> Settings:
+        if self.model_name is None:
+            self.model_name = self.product
+        return self
 
     @model_validator(mode="after")
     def _token_from_file(self) -> Settings:

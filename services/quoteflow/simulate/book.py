@@ -40,7 +40,7 @@ def book_frequency(registry_dir: Path, model_ref: str, book_path: Path,
     if "frequency" not in product.model_io.output_names:
         raise ValueError(f"model {model.name} has no frequency output: simulate needs a "
                          "frequency x severity pricing model")
-    book = open_book(book_path)
+    book = open_book(book_path, product)
     today = dt.datetime.now(dt.UTC).date()
     parts, rows, rejected, sev = [], 0, 0, float("nan")
     for chunk in book.chunks(CHUNK_ROWS):

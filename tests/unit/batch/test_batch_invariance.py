@@ -36,3 +36,33 @@ def test_premium_is_batch_invariant(trained_registry: Path, version: str) -> Non
                                   for i in range(0, len(x), size)])
         assert np.array_equal(batched, alone), (version, size)
     assert np.array_equal(predict(model, x)["premium"], alone)
+
+
+def claims_features(n: int) -> np.ndarray:
+    import datetime as dt
+
+    from quoteflow import products
+    from quoteflow.products.claims import generator
+
+    product = products.get("claims")
+    reqs = [product.request_model.model_validate(r)
+            for r in generator.generate(n, seed=4).requests(range(n))]
+    return product.features(product.columns(reqs, dt.date(2026, 12, 1)))
+
+
+def test_a_graph_that_is_not_batch_invariant_is_scored_row_by_row(
+        trained_registry: Path, claims_registry: Path) -> None:
+    """The claims logistic regression (LinearClassifier, float32) answers a row in a
+    batch 1-2 ulp off its answer alone; the scorer finds it and scores a row per call,
+    so batch keeps the live answer. Motor's graphs keep their batches."""
+    from quoteflow.batch.scorer import Scorer, batch_invariant
+
+    claims = load_model(Registry(claims_registry), "claims:1")
+    x = claims_features(300)
+    assert not batch_invariant(claims, x)
+    alone = np.concatenate([claims.run(x[i:i + 1])["probabilities"] for i in range(len(x))])
+    scorer = Scorer(claims)
+    assert np.array_equal(scorer._predict(claims, x)["probabilities"], alone)
+    assert scorer.row_by_row == ["1"]
+    motor = load_model(Registry(trained_registry), "motor:1")
+    assert batch_invariant(motor, random_features(300))

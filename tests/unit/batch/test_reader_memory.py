@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from quoteflow import products
 from quoteflow.batch.reader import open_book
 from quoteflow.batch.synthetic import book_table
 
@@ -30,7 +31,7 @@ def write_book(path: Path, groups: int) -> Path:
 def peak_arrow_bytes(path: Path) -> tuple[int, int]:
     """(rows streamed, most Arrow bytes allocated at any chunk, above the start)."""
     start, peak, rows = pa.total_allocated_bytes(), 0, 0
-    for chunk in open_book(path).chunks(GROUP_ROWS):
+    for chunk in open_book(path, products.get("motor")).chunks(GROUP_ROWS):
         rows += chunk.num_rows
         peak = max(peak, pa.total_allocated_bytes() - start)
     return rows, peak

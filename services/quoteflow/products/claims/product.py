@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from quoteflow.products.base import FieldProblem, Product
+from quoteflow.products.base import FieldProblem, Product, ShadowGate
 from quoteflow.products.claims import contract, features, model_io, reasons
 
 _DATES = ("policy_start_date", "incident_date", "report_date")
@@ -43,8 +43,17 @@ class ClaimsProduct(Product):
     model_io = model_io.MODEL_IO
     shadow_measures = ("agreement", "probability_shift")
     echoed_fields = ("claim_reference",)
+    # Green decides as Blue on at least 95% of shadowed claims (agreement is 0 or 1: the
+    # bucket (0.99, 1.0] holds the agreeing ones), and moves no class probability by
+    # more than 0.1 on more than 10% of them.
+    shadow_gates = (
+        ShadowGate("agreement", 0.99, 1.0, 0.05, "decided otherwise than Blue"),
+        ShadowGate("probability_shift", None, 0.1, 0.10,
+                   "moved a class probability by more than 0.1"),
+    )
     # a scoring run summarises (mean, plot, compare_<headline>) the fraud probability
     headline_column = HEADLINE
+    headline_bins = (0.0, 1.0, 100, False)  # a probability
     required_metadata = REQUIRED_METADATA
 
     def columns(self, requests: Sequence[BaseModel], today: dt.date) -> features.Columns:

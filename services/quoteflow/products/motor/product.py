@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from quoteflow.products.base import FieldProblem, Product, Quoted
+from quoteflow.products.base import FieldProblem, Product, Quoted, ShadowGate
 from quoteflow.products.motor import contract, features, model_io, shaping
 
 
@@ -28,7 +28,10 @@ class MotorProduct(Product):
     raw_features = features.RAW_FEATURES
     model_io = model_io.MODEL_IO
     shadow_measures = ("premium_ratio",)
+    # Green's premium within 10% of Blue's on at least 95% of shadowed quotes
+    shadow_gates = (ShadowGate("premium_ratio", 0.9, 1.1, 0.05, "moved by more than 10%"),)
     headline_column = "premium"
+    headline_bins = (1.0, 1e9, 180, True)  # currency units, log-spaced
     required_metadata = ("pricing",)
 
     def columns(self, requests: Sequence[BaseModel], today: dt.date) -> features.QuoteColumns:
