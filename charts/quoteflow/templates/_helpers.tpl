@@ -67,10 +67,10 @@ first from inference.* and traffic (its objects keep their unprefixed names), th
 enabled entry of `products` (objects named <fullname>-<model>-...). Each has its own
 router and inference pods, colors and section of the traffic policy. */}}
 {{- define "quoteflow.productList" -}}
-{{- $list := list (dict "model" .Values.inference.modelName "product" "" "prefix" "" "colors" .Values.inference.colors "traffic" .Values.traffic "routerReplicas" .Values.router.replicas) }}
+{{- $list := list (dict "model" .Values.inference.modelName "product" "" "prefix" "" "colors" .Values.inference.colors "traffic" .Values.traffic "routerReplicas" .Values.router.replicas "records" true) }}
 {{- range $model, $p := .Values.products }}
 {{- if $p.enabled }}
-{{- $list = append $list (dict "model" $model "product" (default $model $p.product) "prefix" (printf "%s-" $model) "colors" $p.colors "traffic" $p.traffic "routerReplicas" (default $.Values.router.replicas $p.routerReplicas)) }}
+{{- $list = append $list (dict "model" $model "product" (default $model $p.product) "prefix" (printf "%s-" $model) "colors" $p.colors "traffic" $p.traffic "routerReplicas" (default $.Values.router.replicas $p.routerReplicas) "records" (default false $p.recordsQuotes)) }}
 {{- end }}
 {{- end }}
 {{- toYaml $list }}
@@ -211,7 +211,7 @@ ports:
 {{- end }}
 {{- if not .Values.router.ledger.postgresql.existingSecret }}
 {{- range $p := include "quoteflow.productList" . | fromYamlArray }}
-{{- if or (gt (int $p.routerReplicas) 1) $.Values.router.autoscaling.enabled }}
+{{- if and $p.records (or (gt (int $p.routerReplicas) 1) $.Values.router.autoscaling.enabled) }}
 {{- fail (printf "%s router: more than one replica (router.replicas, products.<model>.routerReplicas) or router.autoscaling.enabled needs router.ledger.postgresql.existingSecret: the SQLite ledger is one file with one writer" $p.model) }}
 {{- end }}
 {{- end }}
