@@ -63,4 +63,4 @@ def test_times_are_kept_in_utc() -> None:
 def test_settings_refuse_an_unknown_store_url() -> None:
     with pytest.raises(ValidationError, match="expected sqlite:///path or postgresql://"):
         LedgerSettings(url="mysql://db/quotes")
-    assert LedgerSettings().url == "sqlite:///var/run/ledger.sqlite3"
+    assert LedgerSettings().url == "sqlite:///var/run/motor/ledger.sqlite3"
