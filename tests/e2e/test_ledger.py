@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -196,7 +197,9 @@ def test_every_recorded_quote_replays_identical(ledger_stack: tuple[Stack, str],
            "--registry", str(trained_registry), "--ledger", url]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    n = int(done.stdout.split()[-6].replace(",", ""))  # "<n> quote(s) replayed: ..."
+    m = re.search(r"^([\d,]+) quote\(s\) replayed", done.stdout, re.M)
+    assert m, done.stdout
+    n = int(m.group(1).replace(",", ""))
     assert n >= 5 and f"{n:,} identical, 0 differ" in done.stdout, done.stdout
     if kind != "sqlite":
         return
