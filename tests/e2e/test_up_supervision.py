@@ -1,7 +1,8 @@
 """`quoteflow up` serves every product and supervises: SIGKILL of motor's
 inference-green under load costs no quote (the router fails over to Blue), Green is
 started again and serves within seconds, claim triage answers beside it on its own
-ports and policy section, and Ctrl-C still stops every process."""
+ports and policy section, the claims desk runs beside the triage router with the dev
+accounts it printed, and Ctrl-C still stops every process."""
 
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ import yaml
 from tests.drills.load import DrillLoad
 from tests.e2e.helpers import claim_body, get_json, post_quotes, run
 
-PORTS = 8  # two products, four services each, on consecutive ports
+PORTS = 9  # two products, four services each, and the desk, on consecutive ports
 
 
 def free_port_block() -> int:
-    """A port p with p..p+7 free (`quoteflow up` puts the services on consecutive ports)."""
+    """A port p with p..p+8 free (`quoteflow up` puts the services on consecutive ports)."""
     for _ in range(50):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -58,6 +59,37 @@ def wait_until(check: object, timeout: float, what: str) -> float:
     raise AssertionError(f"{what} not within {timeout:.0f}s")
 
 
+def desk_logs_in(url: str, workdir: Path) -> None:
+    """The desk's first users were made and stored (mode 600); the agent's password
+    opens its claims list."""
+    import re
+
+    import httpx
+
+    wait_until(lambda: _up(url), 60, "the desk ready")
+    users_file = workdir / "desk-users.json"
+    assert users_file.stat().st_mode & 0o777 == 0o600
+    users = {u["role"]: u for u in json.loads(users_file.read_text())}
+    assert set(users) == {"agent", "reviewer"}
+    with httpx.Client(base_url=url, follow_redirects=True) as c:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)
+        assert token
+        r = c.post("/login", data={"username": users["agent"]["username"],
+                                   "password": users["agent"]["password"],
+                                   "csrf_token": token.group(1)})
+        assert r.status_code == 200 and r.url.path == "/claims", (r.status_code, r.url)
+
+
+def _up(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url + "/readyz", timeout=1) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
 def both_products(trained_registry: Path, claims_registry: Path, root: Path) -> Path:
     """One registry with both products' example models (copies: the session's stay)."""
     shutil.copytree(trained_registry / "motor", root / "motor")
@@ -82,6 +114,7 @@ def test_killed_green_costs_no_quote_and_comes_back(trained_registry: Path,
     try:
         wait_until(lambda: ready_pid(router) and ready_pid(triage), 120, "quoteflow up ready")
         assert get_json(triage + "/admin/traffic")["model"] == "claims"
+        desk_logs_in(f"http://127.0.0.1:{port + 8}", tmp_path / "run" / "desk")
         triaged = run(post_quotes(triage, [claim_body(i) for i in range(10)],
                                   path="/v1/claims/triage"))
         assert {a.status for a in triaged} == {200}, triaged[:2]
@@ -115,6 +148,7 @@ def test_killed_green_costs_no_quote_and_comes_back(trained_registry: Path,
         in said, said
     assert "inference-green restarted" in said and "inference-green is ready again" in said
     assert "/v1/claims/triage" in said and "/v1/quote" in said  # a curl for each product
+    assert f"claims desk: http://127.0.0.1:{port + 8}" in said and "agent    agent / " in said
     assert said.rstrip().endswith("stopped."), said
     for p in range(port, port + PORTS):  # no process listens any more
         with socket.socket() as s:

@@ -7,3 +7,6 @@ keeps claims, document metadata, history and sessions in the ledger's kind of st
 content-addressed folder (documents.py). Logic (claims.py, accounts.py, triage.py) is
 apart from transport (web/).
 """
+
+# the product whose router the desk calls (`quoteflow up` starts the desk beside it)
+PRODUCT = "claims"

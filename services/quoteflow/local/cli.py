@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from quoteflow.cli_options import ensure_admin_token, registry_option, write_rou
 from quoteflow.local.stack import Stack, StackConfig
 from quoteflow.local.supervisor import Supervisor
 from quoteflow.registry import Registry
+
+if TYPE_CHECKING:
+    from quoteflow.local.desk import DeskRunner
 
 # Each product's stack takes four consecutive ports: router, preprocess, blue, green.
 PORTS_PER_STACK = 4
@@ -100,8 +104,10 @@ def start_all(stacks: list[Stack]) -> None:
               help="answer every request on the other color too and compare")
 @click.option("--prometheus", "with_prometheus", is_flag=True,
               help="also run a local Prometheus scraping every process, with our rules")
+@click.option("--desk/--no-desk", "with_desk", default=True, show_default=True,
+              help="also run the claims desk web app beside the claim-triage router")
 def up(registry_dir: Path, workdir: Path, model_names: tuple[str, ...], port: int,
-       green_weight: float, shadow: bool, with_prometheus: bool) -> None:
+       green_weight: float, shadow: bool, with_prometheus: bool, with_desk: bool) -> None:
     """Run every product's preprocess, inference-blue, inference-green and router on
     127.0.0.1 (motor pricing on --port.., claim triage on the next four ports).
 
@@ -125,6 +131,8 @@ def up(registry_dir: Path, workdir: Path, model_names: tuple[str, ...], port: in
         signal.signal(sig, lambda *_: stop.set())
     prom = None
     start_all(stacks)
+    desk = start_desk(stacks, workdir, port + PORTS_PER_STACK * len(stacks)) if with_desk \
+        else None
     try:
         if with_prometheus:
             from quoteflow.observability.prometheus import start_prometheus
@@ -134,11 +142,15 @@ def up(registry_dir: Path, workdir: Path, model_names: tuple[str, ...], port: in
         click.echo("\nquoteflow is up:")
         for st in stacks:
             announce(st)
+        if desk is not None:
+            announce_desk(desk)
         click.echo(f"\n  admin token: {token_where}")
         if prom is not None:
             click.echo(f"  prometheus: {prom.url}")
         click.echo("Ctrl-C stops everything.")
         supervisors = [Supervisor(st, _prefixed(st.config.model_name)) for st in stacks]
+        if desk is not None:
+            supervisors.append(Supervisor(desk, _prefixed("desk")))  # type: ignore[arg-type]
         while not stop.wait(0.2):
             for supervisor in supervisors:
                 supervisor.poll()
@@ -146,9 +158,36 @@ def up(registry_dir: Path, workdir: Path, model_names: tuple[str, ...], port: in
         click.echo("stopping...")
         if prom is not None:
             prom.stop()
+        if desk is not None:
+            desk.stop()
         for st in stacks:
             st.stop()
         click.echo("stopped.")
+
+
+def start_desk(stacks: list[Stack], workdir: Path, port: int) -> DeskRunner | None:
+    """The claims desk beside the router of the product it calls, if that runs; its
+    dev accounts are made on first start."""
+    try:
+        from quoteflow.desk import PRODUCT
+        from quoteflow.local.desk import DeskRunner
+    except ImportError as e:  # the desk extra is not installed
+        click.echo(f"claims desk not started: {e}", err=True)
+        return None
+    router = next((st for st in stacks if st.product == PRODUCT), None)
+    if router is None:
+        return None
+    desk = DeskRunner(workdir / "desk", port, router.config.url("router"))
+    desk.first_users()
+    click.echo(f"starting the claims desk (logs in {desk.workdir})")
+    desk.start()
+    return desk
+
+
+def announce_desk(desk: DeskRunner) -> None:
+    click.echo(f"\nclaims desk: {desk.url}  (users in {desk.users_file})")
+    for u in desk.first_users():
+        click.echo(f"  {u['role']:8s} {u['username']} / {u['password']}")
 
 
 def _prefixed(model: str) -> Callable[[str], None]:
