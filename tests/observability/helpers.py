@@ -80,7 +80,9 @@ def exposed_metric_names() -> set[str]:
                 "histogram": ("_bucket", "_count", "_sum", "_created"),
                 "summary": ("", "_count", "_sum", "_created")}
     names: set[str] = set()
-    for obj in vars(metrics).values():
+    from quoteflow.ledger import metrics as ledger_metrics
+
+    for obj in [*vars(metrics).values(), *vars(ledger_metrics).values()]:
         if isinstance(obj, MetricWrapperBase):
             for family in obj.describe():
                 names.update(family.name + s for s in suffixes[family.type])
