@@ -20,7 +20,7 @@ from tests.chart.chartlib import FULLNAME, Rendered, pod_spec
 
 BASE = ["podman", "--runtime", "/usr/sbin/runc", "--cgroup-manager", "cgroupfs"]
 PYBASE = "localhost/pybase:3.11"
-TARGETS = ("preprocess", "inference", "router", "training", "models")
+TARGETS = ("preprocess", "inference", "router", "desk", "training", "models")
 
 
 def podman(*args: str, check: bool = True, timeout: float = 900) -> str:

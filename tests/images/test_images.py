@@ -149,9 +149,11 @@ def start_stack(p: PodRunner, tmp: Path) -> None:
         models = p.copy_model(f"inference-{color}")
         p.start(f"inference-{color}", [f"{models}:/models:ro"], {})
     p.start("preprocess", [], {})
-    policy_dir, token_dir = tmp / "policy", tmp / "token"
+    policy_dir, token_dir, ledger_dir = tmp / "policy", tmp / "token", tmp / "ledger"
     policy_dir.mkdir()
     token_dir.mkdir()
+    ledger_dir.mkdir()
+    ledger_dir.chmod(0o777)  # the ledger's PersistentVolumeClaim, writable by uid 10001
     (policy_dir / "policy.yaml").write_text(p.policy)
     (token_dir / "token").write_text("image-test-token")
     for f in (policy_dir / "policy.yaml", token_dir / "token"):
@@ -159,7 +161,8 @@ def start_stack(p: PodRunner, tmp: Path) -> None:
     for s in ("preprocess", "inference-blue", "inference-green"):
         wait_ready(p.url(s), p.names[s])
     p.start("router", [f"{policy_dir}:/etc/quoteflow/policy:ro",
-                       f"{token_dir}:/var/run/secrets/quoteflow/admin:ro"],
+                       f"{token_dir}:/var/run/secrets/quoteflow/admin:ro",
+                       f"{ledger_dir}:/var/lib/quoteflow/ledger"],
             {"QUOTEFLOW_ROUTER_PREPROCESS_URL": p.url("preprocess"),
              "QUOTEFLOW_ROUTER_BLUE_URL": p.url("inference-blue"),
              "QUOTEFLOW_ROUTER_GREEN_URL": p.url("inference-green")})
@@ -168,7 +171,7 @@ def start_stack(p: PodRunner, tmp: Path) -> None:
 
 def test_stack_from_images_loses_no_quote_when_green_is_killed(pods: PodRunner,
                                                                tmp_path: Path) -> None:
-    assert yaml.safe_load(pods.policy)["green_weight"] == 50
+    assert yaml.safe_load(pods.policy)["models"]["motor"]["green_weight"] == 50
     start_stack(pods, tmp_path)
     green = pods.names["inference-green"]
     with DrillLoad(pods.url("router"), rate=100) as load:
@@ -189,6 +192,32 @@ def test_stack_from_images_loses_no_quote_when_green_is_killed(pods: PodRunner,
     logs.mkdir()
     pods.save_logs(logs)
     assert LogScanner(logs).new_problems() == []
+
+
+def test_desk_image_serves_as_the_chart_runs_it(images: dict[str, str], tmp_path: Path) -> None:
+    """The desk's pod as rendered (uid, caps, read-only root, tmpfs /tmp) with a host
+    folder for its volume: it starts, migrates its SQLite database there and serves
+    its login page."""
+    rendered = render({"products": {"claims": {"enabled": True}}, "desk": {"enabled": True}})
+    (dep,) = [d for d in rendered.of_kind("Deployment") if d["metadata"]["name"].endswith("-desk")]
+    pod = dep["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    data = tmp_path / "desk-data"
+    data.mkdir()
+    data.chmod(0o777)  # the desk's PersistentVolumeClaim
+    port = free_port()
+    env = {**literal_env(c), "QUOTEFLOW_DESK_HOST": "127.0.0.1", "QUOTEFLOW_DESK_PORT": str(port)}
+    name = f"qf-desk-{uuid.uuid4().hex[:8]}"
+    podman("run", "-d", "--name", name, "--network", "host", *run_flags(pod, c),
+           "-v", f"{data}:/var/lib/quoteflow/desk", *[f"--env={k}={v}" for k, v in env.items()],
+           images["desk"], *c["command"])
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", name)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as r:
+            assert r.status == 200 and b'name="csrf_token"' in r.read()
+        assert (data / "desk.sqlite3").exists()
+    finally:
+        podman("rm", "-f", "-t", "2", name, check=False)
 
 
 def layers(tag: str) -> list[str]:
