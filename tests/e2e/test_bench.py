@@ -5,6 +5,7 @@ the JSON history file. It reports speed; it never asserts one."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +16,17 @@ from tests.pgserver import (
 )
 
 
-def test_bench_runs_and_reports_every_case(trained_registry: Path, tmp_path: Path,
+def test_bench_runs_and_reports_every_case(trained_registry: Path, claims_registry: Path,
+                                           tmp_path: Path,
                                            pg_server: PgServer) -> None:  # noqa: F811
+    registry = tmp_path / "registry"  # both products (copies: the session's stay)
+    shutil.copytree(trained_registry / "motor", registry / "motor")
+    shutil.copytree(claims_registry / "claims", registry / "claims")
     done = subprocess.run(
-        [sys.executable, "-m", "quoteflow.cli", "bench", "--registry", str(trained_registry),
+        [sys.executable, "-m", "quoteflow.cli", "bench", "--registry", str(registry),
          "--workdir", str(tmp_path), "--seconds", "1", "--warmup", "0.5", "--no-bentoml",
          "--only", "raw", "--only", "chain", "--only", "hop", "--only", "nginx",
-         "--only", "ledger", "--postgres", pg_server.create_database()],
+         "--only", "ledger", "--only", "triage", "--postgres", pg_server.create_database()],
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     print(done.stdout)
@@ -32,7 +37,8 @@ def test_bench_runs_and_reports_every_case(trained_registry: Path, tmp_path: Pat
     assert sections == {"onnxruntime batch=1 in process", "inference hop alone",
                         "full chain (router->preprocess->inference)",
                         "nginx split_clients -> inference", "full chain, ledger off",
-                        "full chain, ledger on PostgreSQL"}
+                        "full chain, ledger on PostgreSQL",
+                        "claim triage chain (router->preprocess->inference)"}
     for r in rows:
         # a quote whose ledger commit is late under saturation is a 503, counted: only
         # shape is checked here, not the machine's speed

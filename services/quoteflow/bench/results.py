@@ -16,6 +16,7 @@ CHAIN = "full chain (router->preprocess->inference)"  # ledger on SQLite, as `up
 CHAIN_SHADOW = "full chain, shadow on"
 CHAIN_NO_LEDGER = "full chain, ledger off"
 CHAIN_PG = "full chain, ledger on PostgreSQL"
+TRIAGE = "claim triage chain (router->preprocess->inference)"
 HOP = "inference hop alone"
 NGINX = "nginx split_clients -> inference"
 BENTO = "BentoML 1.4, same ONNX, one hop"

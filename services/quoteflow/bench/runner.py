@@ -32,14 +32,15 @@ from quoteflow.bench.results import (
     HOP,
     NGINX,
     RAW,
+    TRIAGE,
     Row,
 )
-from quoteflow.bench.workload import Request, Workload, build
+from quoteflow.bench.workload import Request, Workload, build, triage
 from quoteflow.local.stack import Stack, StackConfig, free_port
 from quoteflow.registry import Registry
 
 TOKEN = "bench-admin-token"
-SECTIONS = ("raw", "chain", "ledger", "shadow", "hop", "nginx", "bento")
+SECTIONS = ("raw", "chain", "ledger", "triage", "shadow", "hop", "nginx", "bento")
 GREEN_WEIGHT = 10
 
 
@@ -172,15 +173,16 @@ class Bench:
         time.sleep(0.5)  # let the previous case's shadow queue drain
 
     @contextlib.contextmanager
-    def stack(self, ledger: str | None = None) -> Iterator[Stack]:
+    def stack(self, ledger: str | None = None, model: str = "motor") -> Iterator[Stack]:
         """``ledger``: None, SQLite in the work dir; "off"; or a PostgreSQL URL."""
-        wd = self.o.workdir / f"stack-{'pg' if ledger and ledger != 'off' else ledger or 'sqlite'}"
+        mode = "pg" if ledger and ledger != "off" else ledger or "sqlite"
+        wd = self.o.workdir / f"stack-{model}-{mode}"
         for stale in ("policy.yaml", "ledger.sqlite3", "ledger.sqlite3-wal", "ledger.sqlite3-shm"):
             (wd / stale).unlink(missing_ok=True)
         env = {"router": {"QUOTEFLOW_ROUTER_LEDGER_ENABLED": "false"}} if ledger == "off" else {}
         cfg = StackConfig(registry_dir=self.o.registry, workdir=wd, blue_version=self.o.blue,
                           green_version=self.o.green, green_weight=GREEN_WEIGHT, shadow=False,
-                          admin_token=TOKEN, log_level="WARNING", env=env,
+                          admin_token=TOKEN, log_level="WARNING", env=env, model_name=model,
                           ledger_url=ledger if ledger != "off" else None)
         with Stack(cfg) as s:
             yield s
@@ -224,7 +226,24 @@ class Bench:
                 self._bento(mv.onnx_path, extra)
         if "ledger" in want:
             self._ledger_rows()
+        if "triage" in want:
+            self._triage_rows()
         return self.rows
+
+    def _triage_rows(self) -> None:
+        """The second product's chain, same platform, its own stack and model."""
+        o = self.o
+        if not Registry(o.registry).versions("claims"):
+            self.add(Row(TRIAGE, f"closed {o.conns[-1]}",
+                         note="not measured: no claims model in --registry"))
+            return
+        o.log(f"{TRIAGE} ...")
+        with self.stack(model="claims") as st:
+            pids = {k: p.pid for k, p in st.procs.items()}
+            groups = {k: pids[k] for k in
+                      ("router", "preprocess", "inference-blue", "inference-green")}
+            self.suite(TRIAGE, st.config.url("router"), "/v1/claims/triage", triage(),
+                       groups, o.conns[-1:], o.rates[-1:])
 
     def _ledger_rows(self) -> None:
         """The chain with the ledger off (the baseline) and on PostgreSQL, beside the

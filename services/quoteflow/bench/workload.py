@@ -34,6 +34,19 @@ class Workload:
     bento: list[Request]
 
 
+def triage(n: int = 2000) -> list[Request]:
+    """Claims for the triage chain: the contract's example with its own reference (the
+    sticky key) and amount. Triage keeps no ledger: a repeated claim is triaged again."""
+    from quoteflow.products.claims.contract import CLAIM_EXAMPLE
+
+    out = []
+    for i in range(n):
+        ref = f"CLM-2026-{i:06d}"
+        body = {**CLAIM_EXAMPLE, "claim_reference": ref, "claimed_amount": 500 + (i * 37) % 14000}
+        out.append(Request(orjson.dumps(body).decode(), ref))
+    return out
+
+
 def build(n: int = 2000, seed: int = 11) -> Workload:
     pool = CustomerPool(seed=seed)
     motor = products.get("motor")  # the benchmark prices motor quotes
