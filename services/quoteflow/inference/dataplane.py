@@ -131,6 +131,11 @@ class Dataplane:
         out = m.run(x)
         metrics.ONNX_RUN_DURATION.observe(time.perf_counter() - t0)
         metrics.PREDICT_ROWS.inc(len(x))
+        if problem := m.product.check_warm_up(out):
+            metrics.PREDICT_REJECTED.labels("out_of_domain").inc()
+            return Refused(422, [{"loc": ["body", "features"], "type": "out_of_domain",
+                                  "msg": f"the model gives {problem} for these features: "
+                                         "they are far outside anything it was trained on"}])
         if self.drift is not None:
             self.drift.observe(x[:, :len(m.product.raw_features)])
         answer = {"model": m.model_ref(), **m.product.answer_extras(m.metadata),

@@ -107,7 +107,7 @@ class OnnxModel:
             out = self.run(x)
         problem = self.product.check_warm_up(out)
         if problem:
-            raise ValueError(problem)
+            raise ValueError(f"warm-up produced {problem}")
 
     @property
     def product_name(self) -> str:

@@ -156,7 +156,9 @@ class Product(ABC):
 
     @abstractmethod
     def check_warm_up(self, outputs: dict[str, np.ndarray]) -> str | None:
-        """None if a warm-up batch's outputs are sane, else why not."""
+        """None if a batch's outputs are sane, else why not: checked on the warm-up batch
+        at load, and on every request's outputs (features far outside anything seen in
+        training can overflow a model)."""
 
     @abstractmethod
     def compare(self, primary: dict[str, Any], shadow: dict[str, Any]) -> dict[str, float]:

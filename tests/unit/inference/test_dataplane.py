@@ -56,6 +56,16 @@ def test_refusals_name_the_problem(plane: Dataplane, raw: bytes, status: int, ki
     assert out.errors[0]["type"] == kind and out.errors[0]["msg"]
 
 
+def test_features_that_overflow_the_model_are_refused_not_a_500(plane: Dataplane) -> None:
+    """Schemathesis found it: finite float32 features far outside training make the
+    graph's premium infinite; that is the caller's input, refused with a 422."""
+    row = [0.5] + [0.0] * (features.N_FEATURES - 5) + [3.4e16, 3.4e38, 2e-117, 2.2e-308]
+    out = plane.predict(body([row]))
+    assert isinstance(out, Refused) and out.status == 422, out
+    assert out.errors[0]["type"] == "out_of_domain"
+    assert "far outside" in out.errors[0]["msg"]
+
+
 def test_too_many_rows_are_refused(plane: Dataplane) -> None:
     out = plane.predict(body([[0.0] * features.N_FEATURES] * 101))
     assert isinstance(out, Refused) and "1 to 100 rows" in out.errors[0]["msg"]

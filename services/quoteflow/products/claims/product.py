@@ -97,11 +97,11 @@ class ClaimsProduct(Product):
     def check_warm_up(self, outputs: dict[str, np.ndarray]) -> str | None:
         p, d = probabilities_of(outputs)
         if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
-            return "warm-up produced probabilities outside [0, 1]"
+            return "probabilities outside [0, 1]"
         if np.any(np.abs(p.sum(axis=1) - 1) > 1e-4):
-            return "warm-up probabilities do not sum to 1"
+            return "probabilities that do not sum to 1"
         if np.any((d < 0) | (d >= len(features.CLASSES))):
-            return f"warm-up produced decisions outside 0..{len(features.CLASSES) - 1}"
+            return f"decisions outside 0..{len(features.CLASSES) - 1}"
         return None
 
     def compare(self, primary: dict[str, Any], shadow: dict[str, Any]) -> dict[str, float]:

@@ -6,7 +6,7 @@ scoring's output columns both come from here, so they cannot drift apart.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 import numpy as np
@@ -28,8 +28,10 @@ def money(premium: np.ndarray, metadata: dict[str, Any]) -> list[Decimal]:
     """Premiums rounded half-up to the currency's unit (pricing.minor_unit), exactly:
     the figure quoted, recorded in the ledger and written by batch scoring."""
     unit = Decimal(1).scaleb(-int(metadata["pricing"].get("minor_unit", 2)))
-    # repr: the shortest text that reads back as the same float, so 0.125 stays 0.125
-    return [Decimal(repr(float(p))).quantize(unit, ROUND_HALF_UP) for p in premium]
+    # repr: the shortest text that reads back as the same float, so 0.125 stays 0.125;
+    # precision for any finite float64 (the default 28 digits cannot quantize 1e30)
+    wide = Context(prec=400)
+    return [Decimal(repr(float(p))).quantize(unit, ROUND_HALF_UP, wide) for p in premium]
 
 
 def predictions(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> list[dict[str, Any]]:
@@ -61,7 +63,7 @@ def columns(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> dict[str, n
 def warm_up_problem(out: dict[str, np.ndarray]) -> str | None:
     premium = out["premium"]
     if not np.all(np.isfinite(premium)) or np.any(premium <= 0):
-        return "warm-up produced non-finite or non-positive premiums"
+        return "non-finite or non-positive premiums"
     return None
 
 
