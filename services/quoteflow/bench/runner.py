@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-import resource
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quoteflow.bench import bento, nginx, onnx_raw, wrk
+from quoteflow.bench.probes import children_cpu, ledger_batches, wait_http
 from quoteflow.bench.procstat import CpuMeter, per_request_us
 from quoteflow.bench.results import (
     BENTO,
@@ -63,33 +62,6 @@ class Options:
     log: Callable[[str], None] = print
 
 
-def _children_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
-
-
-def ledger_batches(base: str) -> tuple[float, float]:
-    """(sum, count) of the router's ledger commit batch sizes so far; (0, 0) if none."""
-    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
-        text = r.read().decode()
-    found = {m.group(1): float(m.group(2)) for m in re.finditer(
-        r"^quoteflow_ledger_commit_batch_size_(sum|count)\{[^}]*\} (\S+)$", text, re.M)}
-    return found.get("sum", 0.0), found.get("count", 0.0)
-
-
-def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
-        with contextlib.suppress(urllib.error.URLError, OSError), \
-                urllib.request.urlopen(url, timeout=1) as r:
-            if r.status == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout:.0f}s")
-
-
 class Bench:
     def __init__(self, opts: Options) -> None:
         self.o = opts
@@ -105,11 +77,11 @@ class Bench:
                                   path, reqs)
         wrk.run(base, script, conns, self.o.warmup, self.o.pin)  # warm-up, not recorded
         meter = CpuMeter(groups)
-        gen0 = _children_cpu()
+        gen0 = children_cpu()
         meter.start()
         r = wrk.run(base, script, conns, self.o.seconds, self.o.pin)
         cpu = meter.stop()
-        cpu["loadgen"] = _children_cpu() - gen0
+        cpu["loadgen"] = children_cpu() - gen0
         return Row(section, f"closed {conns}", r.rate, r.p50_ms, r.p99_ms,
                    r.non_2xx + r.socket_errors, r.requests, per_request_us(cpu, r.requests))
 
@@ -123,12 +95,12 @@ class Bench:
         if self.o.pin:
             cmd = ["taskset", "-c", self.o.pin, *cmd]
         meter = CpuMeter(groups)
-        gen0 = _children_cpu()
+        gen0 = children_cpu()
         meter.start()
         out = subprocess.run(cmd, capture_output=True, text=True, check=True,
                              timeout=self.o.seconds + self.o.warmup + 120)
         cpu = meter.stop()
-        cpu["loadgen"] = _children_cpu() - gen0
+        cpu["loadgen"] = children_cpu() - gen0
         d = json.loads(out.stdout)
         # CPU over warm-up and measured window alike, so divide by every request sent
         return Row(section, f"open {rate}/s", d["rate"], d["p50_ms"], d["p99_ms"],
