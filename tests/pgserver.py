@@ -96,14 +96,24 @@ class PgServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
+def _running_server() -> Iterator[PgServer]:
     server = PgServer()
     server.start()
     try:
         yield server
     finally:
         server.destroy()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    yield from _running_server()
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[PgServer]:
+    """A server of the module's own, for tests that stop and start it (outages)."""
+    yield from _running_server()
 
 
 @pytest.fixture

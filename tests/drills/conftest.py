@@ -19,3 +19,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("drill figures")
         for line in DRILL_LINES:
             terminalreporter.write_line(line)
+
+from tests.pgserver import pg  # noqa: E402, F401  (a module-scoped PostgreSQL to stop and start)

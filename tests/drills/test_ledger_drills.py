@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,16 +20,6 @@ from quoteflow.local.stack import Stack
 from tests.drills.load import DrillLoad, Sent
 from tests.e2e.helpers import make_stack
 from tests.pgserver import PgServer
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PgServer]:
-    server = PgServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.destroy()
 
 
 def ledger_url(st: Stack) -> str:

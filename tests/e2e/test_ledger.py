@@ -55,16 +55,6 @@ def traffic(st: Stack, *args: str) -> None:
                    env={k: v for k, v in os.environ.items() if k != "QUOTEFLOW_ADMIN_TOKEN"})
 
 
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PgServer]:
-    server = PgServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.destroy()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def ledger_stack(request: pytest.FixtureRequest, trained_registry: Path,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
