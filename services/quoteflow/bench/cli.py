@@ -66,6 +66,6 @@ def bench(registry: Path, blue: str, green: str, workdir: Path, seconds: float, 
                f"{seconds:g} s per case after {warmup:g} s warm-up; load generator "
                f"{meta['load_generator']}; load avg before {' '.join(m['loadavg'])}\n")
     click.echo(table(rows))
-    click.echo("\nGoals (issue 7), ratios within this run:")
+    click.echo("\nGoals (issues 7, 15, 20), ratios within this run:")
     click.echo(goals_text(goals(rows)))
     click.echo(f"\nJSON: {path}  ({meta['wall_seconds']} s)")

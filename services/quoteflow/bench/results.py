@@ -1,4 +1,4 @@
-"""Benchmark rows, the one table, the goals of issue 7, and the JSON history file."""
+"""Benchmark rows, the one table, the goals (issues 7, 15, 20), and the JSON history file."""
 
 from __future__ import annotations
 
@@ -63,45 +63,81 @@ def find(rows: list[Row], section: str, load: str) -> Row | None:
                  and r.rate is not None), None)
 
 
+HALF_MAX = "(half max)"  # the open-loop case at half the chain's own closed-loop maximum
+
+
+def half_max_load(rate: int) -> str:
+    return f"open {rate}/s {HALF_MAX}"
+
+
+def chain_cpu(row: Row) -> float:
+    """CPU per quote of the whole chain: every serving process, not the load generator."""
+    return sum(v for k, v in row.cpu_us.items() if k != "loadgen")
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
 def goals(rows: list[Row]) -> list[dict[str, Any]]:
-    """Issue 7's goals as ratios taken within this run; None where a row is missing."""
+    """Issues 7, 15 and 20's goals as ratios taken within this run; None where a row is
+    missing. "The chain" is the full chain as `quoteflow up` serves it: ledger on SQLite."""
     out: list[dict[str, Any]] = []
 
     def add(name: str, value: float | None, limit: float, higher_is_better: bool,
-            how: str) -> None:
+            how: str) -> dict[str, Any]:
         met = None if value is None else (value >= limit if higher_is_better else value <= limit)
-        out.append({"goal": name, "value": value, "limit": limit, "met": met, "how": how})
+        out.append({"goal": name, "value": value, "limit": limit, "met": met,
+                    "op": ">=" if higher_is_better else "<=", "how": how})
+        return out[-1]
 
     chain = [r for r in (find(rows, CHAIN, "closed 8"), find(rows, CHAIN, "closed 64")) if r]
     best = max((r.rate or 0.0 for r in chain), default=None)
     add("full chain quotes/s", best, 2000, True, "best closed-loop row, shadow off")
     bento = [r for r in (find(rows, BENTO, "closed 8"), find(rows, BENTO, "closed 64")) if r]
     bbest = max((r.rate or 0.0 for r in bento), default=None)
-    add("full chain / BentoML one hop", best / bbest if best and bbest else None, 4, True,
-        "best closed-loop rows of each")
+    add("full chain / BentoML one hop", _ratio(best, bbest), 6, True,
+        "best closed-loop rows of each (issue 20; issue 7 asked 4)")
     o = find(rows, CHAIN, "open 1000/s")
     add("p99 ms at offered 1,000 quotes/s", o.p99_ms if o else None, 10, False,
         "open loop, latency from each request's due time")
+    half = next((r for r in rows if r.section == CHAIN and r.load.endswith(HALF_MAX)
+                 and r.rate is not None), None)
+    g = add("p99 ms at half the chain's closed-loop maximum", half.p99_ms if half else None,
+            10, False, f"{half.load}, {half.errors} failed; any failed quote fails it" if half
+            else "open loop at half the best closed-loop rate")
+    if half and half.errors:
+        g["met"] = False
     off, on = find(rows, CHAIN, "closed 64"), find(rows, CHAIN_SHADOW, "closed 64")
-    add("shadow on: throughput kept", on.rate / off.rate if on and off and off.rate and on.rate
-        else None, 0.9, True, "closed 64, on / off")
+    add("shadow on: throughput kept", _ratio(on.rate if on else None, off.rate if off else None),
+        0.9, True, "closed 64, on / off")
     oo, on1k = find(rows, CHAIN, "open 1000/s"), find(rows, CHAIN_SHADOW, "open 1000/s")
-    add("shadow on: p99 ratio at 1,000/s", on1k.p99_ms / oo.p99_ms
-        if on1k and oo and oo.p99_ms and on1k.p99_ms else None, 1.2, False,
+    add("shadow on: p99 ratio at 1,000/s", _ratio(on1k.p99_ms if on1k else None,
+                                                  oo.p99_ms if oo else None), 1.2, False,
         "open 1000/s, on / off")
     free = find(rows, CHAIN_NO_LEDGER, "closed 64")
     add("ledger on (SQLite) quotes/s", off.rate if off else None, 2000, True,
         "closed 64, full chain")
-    add("ledger on / ledger off, quotes/s", off.rate / free.rate
-        if off and free and off.rate and free.rate else None, 0.8, True, "closed 64")
+    add("ledger on / ledger off, quotes/s", _ratio(off.rate if off else None,
+                                                   free.rate if free else None), 0.8, True,
+        "closed 64")
     pg = find(rows, CHAIN_PG, "closed 64")
-    add("ledger on PostgreSQL / ledger off, quotes/s", pg.rate / free.rate
-        if pg and free and pg.rate and free.rate else None, 0.8, True, "closed 64")
-    n = find(rows, NGINX, "closed 64")
-    rc = off.cpu_us.get("router") if off else None
+    add("ledger on PostgreSQL / ledger off, quotes/s",
+        _ratio(pg.rate if pg else None, free.rate if free else None), 0.8, True, "closed 64")
+    # issue 20: CPU per request, closed 64, against the anchors of the same run
+    hop, n = find(rows, HOP, "closed 64"), find(rows, NGINX, "closed 64")
+    hc = hop.cpu_us.get("inference-blue") if hop else None
     nc = n.cpu_us.get("nginx") if n else None
-    add("router CPU per quote / nginx CPU per request", rc / nc if rc and nc else None, 4,
-        False, "closed 64 rows")
+    add("preprocess CPU per quote / inference hop CPU per request",
+        _ratio(off.cpu_us.get("preprocess") if off else None, hc), 1, False, "closed 64 rows")
+    add("router CPU per quote / nginx CPU per request",
+        _ratio(off.cpu_us.get("router") if off else None, nc), 3, False,
+        "closed 64 rows, ledger on (issue 7 asked 4)")
+    add("router CPU per quote, ledger off / nginx CPU per request",
+        _ratio(free.cpu_us.get("router") if free else None, nc), 3, False, "closed 64 rows")
+    add("whole chain CPU per quote / inference hop CPU per request",
+        _ratio(chain_cpu(off) if off else None, hc), 3, False,
+        "closed 64 rows; router, preprocess, both inference colors")
     return out
 
 
@@ -110,12 +146,8 @@ def goals_text(gs: list[dict[str, Any]]) -> str:
     for g in gs:
         v = "n/a" if g["value"] is None else f"{g['value']:,.2f}"
         verdict = {True: "MET", False: "NOT MET", None: "not measured"}[g["met"]]
-        op = ">=" if g["goal"] in ("full chain quotes/s", "full chain / BentoML one hop",
-                                   "shadow on: throughput kept",
-                                   "ledger on (SQLite) quotes/s",
-                                   "ledger on / ledger off, quotes/s",
-                                   "ledger on PostgreSQL / ledger off, quotes/s") else "<="
-        lines.append(f"- {g['goal']}: {v} (goal {op} {g['limit']:g}) {verdict} [{g['how']}]")
+        lines.append(f"- {g['goal']}: {v} (goal {g['op']} {g['limit']:g}) {verdict} "
+                     f"[{g['how']}]")
     return "\n".join(lines)
 
 

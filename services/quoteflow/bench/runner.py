@@ -33,6 +33,7 @@ from quoteflow.bench.results import (
     RAW,
     TRIAGE,
     Row,
+    half_max_load,
 )
 from quoteflow.bench.workload import Request, Workload, build, triage
 from quoteflow.local.stack import Stack, StackConfig, free_port
@@ -182,6 +183,7 @@ class Bench:
                 self.set_shadow(router, False)
                 self.suite(CHAIN, router, "/v1/quote", self.work.quotes, chain_groups,
                            o.conns, o.rates)
+                self._half_max(router, chain_groups)
             if "shadow" in want:
                 o.log("full chain, shadow on ...")
                 self.set_shadow(router, True)
@@ -201,6 +203,19 @@ class Bench:
         if "triage" in want:
             self._triage_rows()
         return self.rows
+
+    def _half_max(self, router: str, groups: dict[str, int]) -> None:
+        """Open loop at half the chain's best closed-loop rate in this run: a load the run
+        defines, where a chain with headroom answers inside 10 ms."""
+        best = max((r.rate or 0.0 for r in self.rows if r.section == CHAIN
+                    and r.load.startswith("closed")), default=0.0)
+        if best <= 0:
+            return
+        rate = max(int(best / 2), 1)
+        row = self._batched(router, lambda: self.open(CHAIN, router + "/v1/quote",
+                                                      self.work.quotes, rate, groups))
+        row.load = half_max_load(rate)
+        self.add(row)
 
     def _triage_rows(self) -> None:
         """The second product's chain, same platform, its own stack and model."""

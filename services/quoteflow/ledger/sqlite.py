@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,12 @@ T = TypeVar("T")
 _INSERT = (f"INSERT INTO quotes ({schema.SELECT_COLUMNS}) "
            f"VALUES ({', '.join('?' * len(schema.COLUMNS))})")
 _SELECT = f"SELECT {schema.SELECT_COLUMNS} FROM quotes"
+_ROW = f"({', '.join('?' * len(schema.COLUMNS))})"
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_many(n: int) -> str:
+    return f"INSERT INTO quotes ({schema.SELECT_COLUMNS}) VALUES {', '.join([_ROW] * n)}"
 
 
 def ts(t: dt.datetime) -> str:
@@ -182,26 +189,36 @@ class SqliteStore(GroupCommitMixin):
             raise LedgerUnavailable(f"ledger ({self.path}): {e}") from e
 
     # --- writes -----------------------------------------------------------------------
-    def _commit_batch_sync(self, recs: list[QuoteRecord]) -> list[Exception | None]:
+    def _commit_rows_sync(self, rows: list[tuple[Any, ...]]) -> list[Exception | None]:
         assert self._w is not None
-        c, rows = self._w, [encode(r) for r in recs]
+        c = self._w
+        per = c.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(schema.COLUMNS)
+        chunks = [rows[i:i + per] for i in range(0, len(rows), per)]
+        try:
+            # One multi-row INSERT is one statement: atomic and committed on its own
+            # (autocommit), so a batch costs one sqlite3 step, one fsync and one GIL
+            # hand-back to the event loop, not one per row plus BEGIN and COMMIT.
+            if len(chunks) > 1:  # past SQLite's parameter limit: one transaction still
+                c.execute("BEGIN IMMEDIATE")
+            for chunk in chunks:
+                c.execute(_insert_many(len(chunk)), [v for r in chunk for v in r])
+            if c.in_transaction:
+                c.execute("COMMIT")
+            return [None] * len(rows)
+        except sqlite3.IntegrityError:  # nothing of it was written: isolate the offenders
+            if c.in_transaction:
+                c.execute("ROLLBACK")
         c.execute("BEGIN IMMEDIATE")
         try:
-            try:
-                c.executemany(_INSERT, rows)
-                errors: list[Exception | None] = [None] * len(rows)
-            except sqlite3.IntegrityError:  # isolate the offending row(s), one commit still
-                c.execute("ROLLBACK")  # the rows before the failing one are in it: undo
-                c.execute("BEGIN IMMEDIATE")
-                errors = []
-                for r in rows:
-                    c.execute("SAVEPOINT one")
-                    try:
-                        c.execute(_INSERT, r)
-                        errors.append(None)
-                    except sqlite3.IntegrityError:
-                        errors.append(LedgerConflict(f"quote id {r[0]} is already recorded"))
-                    c.execute("RELEASE one")
+            errors: list[Exception | None] = []
+            for r in rows:
+                c.execute("SAVEPOINT one")
+                try:
+                    c.execute(_INSERT, r)
+                    errors.append(None)
+                except sqlite3.IntegrityError:
+                    errors.append(LedgerConflict(f"quote id {r[0]} is already recorded"))
+                c.execute("RELEASE one")
             c.execute("COMMIT")
         except BaseException:
             if c.in_transaction:
@@ -210,8 +227,11 @@ class SqliteStore(GroupCommitMixin):
         return errors
 
     async def _commit_batch(self, recs: list[QuoteRecord]) -> list[Exception | None]:
+        # encoded here, on the event loop: Python work on the writer thread would hold
+        # the GIL against the loop while the batch waits for it
+        rows = [encode(r) for r in recs]
         return await asyncio.get_running_loop().run_in_executor(
-            self._wexec, self._commit_batch_sync, recs)
+            self._wexec, self._commit_rows_sync, rows)
 
     def _bind_sync(self, quote_id: str, now: str) -> tuple[Any, bool]:
         assert self._w is not None
