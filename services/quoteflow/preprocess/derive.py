@@ -51,14 +51,13 @@ def derive(product: Product, body: bytes, today: dt.date) -> Derived | Rejected:
         req = product.request_model.model_validate_json(body)
     except ValidationError as e:
         return Rejected(validation_errors(e))
-    cols = product.columns([req], today)
-    problems = product.errors(cols, today)
-    if problems:
-        return Rejected(rule_errors(problems))
+    row = product.derive_one(req, today)
+    if row.problems:
+        return Rejected(rule_errors(row.problems))
     context = product.context(req, today)
     return Derived({
         "schema_version": product.feature_schema_version,
-        "features": product.features(cols)[0].tolist(),
+        "features": row.features,
         "sticky_key": getattr(req, product.sticky_field, None),
         **context,
     })

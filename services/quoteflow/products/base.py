@@ -79,6 +79,14 @@ class FieldProblem(NamedTuple):
     message: str
 
 
+class RowDerivation(NamedTuple):
+    """One request's business-rule problems and, only when there are none, its feature
+    row: the float32 values of the vectorised row, as Python floats (``.tolist()``)."""
+
+    problems: list[FieldProblem]
+    features: list[float] | None
+
+
 class Product(ABC):
     """Everything that is one product's and nothing that is the platform's."""
 
@@ -125,6 +133,15 @@ class Product(ABC):
     @abstractmethod
     def features(self, columns: Any) -> np.ndarray:
         """Model input, float32 (n, len(feature_names)), for rows without errors."""
+
+    def derive_one(self, request: BaseModel, today: dt.date) -> RowDerivation:
+        """``errors`` and ``features`` of one request: the live path's question. This
+        default asks the vectorised derivation on a one-row batch; a product may answer
+        faster in plain Python, provided it is proved to give the same problems and bits."""
+        cols = self.columns([request], today)
+        if problems := self.errors(cols, today):
+            return RowDerivation(problems, None)
+        return RowDerivation([], self.features(cols)[0].tolist())
 
     @abstractmethod
     def context(self, request: BaseModel, today: dt.date) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 """Motor pricing's one feature derivation, used by training, the live path and batch scoring.
 
 Everything that turns policy facts into the model's input vector lives here, in a
-vectorised form over numpy arrays; the live path calls it with arrays of length
-one. A model artifact records ``FEATURE_SCHEMA_VERSION`` and inference refuses
-vectors of another version, so training/serving skew cannot creep in silently.
+vectorised form over numpy arrays. The live path derives its one quote with
+``features_one``, a plain-Python copy of ``quote_errors``/``quote_features`` proved
+equal to them (change both together). A model artifact records
+``FEATURE_SCHEMA_VERSION`` and inference refuses vectors of another version, so
+training/serving skew cannot creep in silently.
 
 The schema's domain (categories and numeric ranges) is the range the shipped
 models were trained on (freMTPLmini); requests outside it are refused by the

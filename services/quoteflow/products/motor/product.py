@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from quoteflow.products.base import FieldProblem, Product, Quoted, ShadowGate
-from quoteflow.products.motor import contract, features, model_io, shaping
+from quoteflow.products.base import FieldProblem, Product, Quoted, RowDerivation, ShadowGate
+from quoteflow.products.motor import contract, features, features_one, model_io, shaping
 
 
 class MotorProduct(Product):
@@ -54,6 +54,14 @@ class MotorProduct(Product):
 
     def features(self, columns: features.QuoteColumns) -> np.ndarray:
         return features.quote_features(columns)
+
+    def derive_one(self, request: BaseModel, today: dt.date) -> RowDerivation:
+        # plain Python, proved equal to columns/errors/features (features_one's docstring)
+        r: contract.QuoteRequest = request  # type: ignore[assignment]
+        return features_one.derive_quote(
+            r.driver_birth_date or today, r.vehicle_first_registration_date or today,
+            r.quote_date or today, r.vehicle_power, r.bonus_malus, r.area, r.vehicle_brand,
+            today)
 
     def context(self, request: BaseModel, today: dt.date) -> dict[str, Any]:
         req: contract.QuoteRequest = request  # type: ignore[assignment]
