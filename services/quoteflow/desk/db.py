@@ -1,7 +1,7 @@
 """The desk's database: the quote ledger's connection and migration code, one small
 query interface over both dialects.
 
-SQLite (the default) is one WAL connection on one thread (ledger.sqlite.connect), so
+SQLite (the default) is one WAL connection on one thread (ledger.sqlite_file.connect), so
 every statement is serialized; the desk's load (people clicking) needs no more.
 PostgreSQL is an asyncpg pool. SQL is written once with ``?`` placeholders; times are
 passed as aware datetimes and come back as datetimes from both.
@@ -45,7 +45,7 @@ class SqliteDatabase:
     kind = "sqlite"
 
     def __init__(self, url: str) -> None:
-        from quoteflow.ledger.sqlite import sqlite_path
+        from quoteflow.ledger.sqlite_file import sqlite_path
 
         self.path = sqlite_path(url)
         self._ex = ThreadPoolExecutor(1, thread_name_prefix="desk-sqlite")
@@ -55,7 +55,7 @@ class SqliteDatabase:
         return await asyncio.get_running_loop().run_in_executor(self._ex, fn, *args)
 
     def _open(self) -> None:
-        from quoteflow.ledger.sqlite import connect, migrate
+        from quoteflow.ledger.sqlite_file import connect, migrate
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._c = connect(self.path, writer=True)
@@ -71,7 +71,7 @@ class SqliteDatabase:
 
     @staticmethod
     def _args(args: Sequence[Any]) -> tuple[Any, ...]:
-        from quoteflow.ledger.sqlite import ts
+        from quoteflow.ledger.sqlite_file import ts
 
         return tuple(ts(a) if isinstance(a, dt.datetime) else a for a in args)
 
@@ -112,7 +112,7 @@ class SqliteDatabase:
 
 
 def _time(v: Any) -> Any:
-    """SQLite keeps times as fixed-width UTC text (ledger.sqlite.ts): back to datetime."""
+    """SQLite keeps times as fixed-width UTC text (ledger.sqlite_file.ts): back to datetime."""
     if isinstance(v, str) and _TS.match(v):
         return dt.datetime.fromisoformat(v)
     return v

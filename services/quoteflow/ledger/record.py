@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    field_validator,
+    model_validator,
+)
 
 Status = Literal["quoted", "bound", "expired"]
 SHA256 = r"^[0-9a-f]{64}$"
@@ -73,7 +80,7 @@ class QuoteRecord(BaseModel):
     request_sha256: str = Field(pattern=SHA256)
     customer_key: str | None = Field(default=None, max_length=256)
     request_key: str = Field(pattern=SHA256)
-    features: list[float]
+    features: list[FiniteFloat]  # checked in pydantic-core: on every quote's path
     features_schema: str = Field(min_length=1)
     model_name: str = Field(min_length=1)
     model_version: str = Field(min_length=1)
@@ -90,14 +97,6 @@ class QuoteRecord(BaseModel):
     @classmethod
     def _to_utc(cls, v: dt.datetime | None) -> dt.datetime | None:
         return None if v is None else utc(v)
-
-    @field_validator("features")
-    @classmethod
-    def _finite(cls, v: list[float]) -> list[float]:
-        for i, x in enumerate(v):
-            if not math.isfinite(x):
-                raise ValueError(f"features[{i}] is {x}: not a finite number")
-        return v
 
     @field_validator("breakdown")
     @classmethod

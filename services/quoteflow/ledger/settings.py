@@ -51,7 +51,8 @@ def make_store(settings: LedgerSettings, *, create: bool = True) -> LedgerStore:
 
         return PostgresStore(settings.url, batch_max=settings.batch_max,
                              timeout=settings.timeout, pool_size=settings.pool_size)
-    from quoteflow.ledger.sqlite import SqliteStore, sqlite_path
+    from quoteflow.ledger.sqlite import SqliteStore
+    from quoteflow.ledger.sqlite_file import sqlite_path
 
     return SqliteStore(sqlite_path(settings.url), create=create,
                        batch_max=settings.batch_max, timeout=settings.timeout)

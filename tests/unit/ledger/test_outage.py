@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from quoteflow.ledger import LedgerUnavailable
-from quoteflow.ledger.sqlite import sqlite_path
+from quoteflow.ledger.sqlite_file import sqlite_path
 from tests.pgserver import PgServer
 from tests.unit.ledger.records import T0, opened, record, run
 

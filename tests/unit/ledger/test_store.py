@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from prometheus_client import REGISTRY
 
-from quoteflow.ledger import Bound, Expired, LedgerConflict, NotFound
+from quoteflow.ledger import Bound, Expired, LedgerConflict, NotFound, sqlite_file
 from quoteflow.ledger import postgres as pg_backend
 from quoteflow.ledger import sqlite as sqlite_backend
 from tests.unit.ledger.records import T0, opened, record, run
@@ -191,7 +191,7 @@ def test_purge_by_customer_and_by_age(ledger_url: str) -> None:
             assert left == ["q000003"]
     run(main())
     if ledger_url.startswith("sqlite"):  # erased means gone from the file, not just hidden
-        path = sqlite_backend.sqlite_path(ledger_url)
+        path = sqlite_file.sqlite_path(ledger_url)
         data = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
         assert b"erase-me" not in data and b"keep" in data
 
@@ -244,7 +244,7 @@ def execute(url: str, sql: str) -> list[tuple[object, ...]]:
     if url.startswith("sqlite"):
         import sqlite3
 
-        with sqlite3.connect(sqlite_backend.sqlite_path(url)) as conn:
+        with sqlite3.connect(sqlite_file.sqlite_path(url)) as conn:
             return [tuple(r) for r in conn.execute(sql).fetchall()]
     import asyncpg
 
