@@ -83,9 +83,11 @@ class PostgresStore(GroupCommitMixin):
 
     def __init__(self, url: str, *, batch_max: int = 512, timeout: float | None = 0.1,
                  pool_size: int = 4, connect_timeout: float = 2.0,
-                 command_timeout: float = 5.0, retry_interval: float = 0.1) -> None:
+                 command_timeout: float = 5.0, retry_interval: float = 0.1,
+                 commit_interval: float = 0.0) -> None:
         self.url = url
         self.batch_max = batch_max
+        self.commit_interval = commit_interval
         self.timeout = timeout
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout

@@ -21,6 +21,10 @@ class LedgerSettings(BaseModel):
         "several router replicas need PostgreSQL"))
     batch_max: int = Field(default=512, ge=1, le=10_000,
                            description="most quotes committed in one transaction")
+    commit_interval: float = Field(default=0.002, ge=0, le=0.05, description=(
+        "least seconds between the starts of two commits: at a moderate rate the quotes "
+        "of that window share one fsync (measured here: half the writer's CPU a quote at "
+        "1,000 quotes/s with 2 ms); 0 commits as soon as a quote is queued"))
     timeout: float = Field(default=0.1, gt=0, description=(
         "seconds a read or a bind waits for the store; a quote's commit waits for what is "
         "left of the router's budget"))
@@ -50,9 +54,11 @@ def make_store(settings: LedgerSettings, *, create: bool = True) -> LedgerStore:
         from quoteflow.ledger.postgres import PostgresStore  # asyncpg only when used
 
         return PostgresStore(settings.url, batch_max=settings.batch_max,
-                             timeout=settings.timeout, pool_size=settings.pool_size)
+                             timeout=settings.timeout, pool_size=settings.pool_size,
+                             commit_interval=settings.commit_interval)
     from quoteflow.ledger.sqlite import SqliteStore
     from quoteflow.ledger.sqlite_file import sqlite_path
 
     return SqliteStore(sqlite_path(settings.url), create=create,
-                       batch_max=settings.batch_max, timeout=settings.timeout)
+                       batch_max=settings.batch_max, timeout=settings.timeout,
+                       commit_interval=settings.commit_interval)

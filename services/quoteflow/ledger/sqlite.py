@@ -70,10 +70,12 @@ class SqliteStore(GroupCommitMixin):
     kind = "sqlite"
 
     def __init__(self, path: Path, *, create: bool = True, batch_max: int = 512,
-                 timeout: float | None = 0.1, busy_timeout: float = 1.0) -> None:
+                 timeout: float | None = 0.1, busy_timeout: float = 1.0,
+                 commit_interval: float = 0.0) -> None:
         self.path = path
         self.create = create
         self.batch_max = batch_max
+        self.commit_interval = commit_interval
         self.timeout = timeout
         self.busy_timeout = busy_timeout
         self._wexec = ThreadPoolExecutor(1, thread_name_prefix="ledger-sqlite-w")

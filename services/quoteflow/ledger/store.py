@@ -51,10 +51,12 @@ class GroupCommitMixin:
     kind: str
     timeout: float | None
     batch_max: int
+    commit_interval: float = 0.0
     _committer: GroupCommitter | None = None
 
     def _start_writer(self, commit: CommitBatch) -> None:
-        self._committer = GroupCommitter(commit, self.kind, self.batch_max)
+        self._committer = GroupCommitter(commit, self.kind, self.batch_max,
+                                         self.commit_interval)
         self._committer.start()
 
     async def _stop_writer(self) -> None:

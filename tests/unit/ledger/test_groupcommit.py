@@ -83,3 +83,37 @@ def test_close_commits_what_is_queued_and_then_refuses() -> None:
 def test_batch_max_must_be_positive() -> None:
     with pytest.raises(ValueError, match="batch_max must be >= 1"):
         GroupCommitter(FakeStore().commit, "fake", batch_max=0)
+
+
+def test_commits_start_at_most_once_an_interval_so_quotes_share_one() -> None:
+    async def main() -> None:
+        fake = FakeStore()
+        gc = GroupCommitter(fake.commit, "fake", batch_max=100, interval=0.05)
+        gc.start()
+        await gc.submit(record(1), timeout=5)  # idle: committed at once, no wait
+        # three quotes a few ms apart, inside the interval after the first commit: one batch
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        tasks = []
+        for i in (2, 3, 4):
+            tasks.append(asyncio.create_task(gc.submit(record(i), timeout=5)))
+            await asyncio.sleep(0.005)
+        await asyncio.gather(*tasks)
+        await gc.close()
+        assert fake.batches == [["q000001"], ["q000002", "q000003", "q000004"]]
+        assert gc.stats.commits == 2 and loop.time() - t0 < 1.0
+    run(main())
+
+
+def test_an_idle_writer_commits_the_first_quote_without_waiting_the_interval() -> None:
+    async def main() -> float:
+        fake = FakeStore()
+        gc = GroupCommitter(fake.commit, "fake", batch_max=100, interval=10.0)
+        gc.start()
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await gc.submit(record(1), timeout=5)
+        took = loop.time() - t0
+        await gc.close()
+        return took
+    assert run(main()) < 5.0  # a wait of the 10 s interval would have timed the submit out
