@@ -8,6 +8,9 @@ Each process exposes the ones its service touches (the default registry).
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram, Info
 
 # Resolve 5 ms .. 1 s with a bucket boundary at exactly the 200 ms budget.
@@ -50,6 +53,13 @@ SHADOW_MEASURE = Histogram(
     buckets=(0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 0.99, 1.0))
 # Measures with a metric of their own (the rules, the dashboard and rollout gates read it).
 SHADOW_MEASURES = {"premium_ratio": SHADOW_RATIO}
+
+
+@functools.cache
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once: labels() checks and locks on every call,
+    and the hot paths call it several times a request (labels are low-cardinality)."""
+    return metric.labels(*labels)
 
 
 def observe_shadow(measures: dict[str, float]) -> None:

@@ -60,7 +60,7 @@ def _route(app: FastPathAPI, settings: Settings, product: Product, path: str) ->
             return error_response(e)
         outcome = derive(product, body, dt.datetime.now(dt.UTC).date())
         if isinstance(outcome, Derived):
-            metrics.PREPROCESS_DURATION.labels("ok").observe(time.perf_counter() - start)
+            metrics.child(metrics.PREPROCESS_DURATION, "ok").observe(time.perf_counter() - start)
             return json_response(outcome.body)
         for err in outcome.errors:
             field = err["loc"][1] if len(err["loc"]) > 1 else "body"

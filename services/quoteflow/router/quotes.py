@@ -78,8 +78,9 @@ class QuoteService:
             label = ("none", "rejected", str(outcome.status))
         else:
             label = (outcome.color, "error", "503")
-        metrics.QUOTE_DURATION.labels(label[0], label[1]).observe(time.perf_counter() - start)
-        metrics.QUOTES.labels(label[0], label[2]).inc()
+        took = time.perf_counter() - start
+        metrics.child(metrics.QUOTE_DURATION, label[0], label[1]).observe(took)
+        metrics.child(metrics.QUOTES, label[0], label[2]).inc()
         return outcome
 
     async def _features(self, body: bytes) -> dict[str, Any] | Rejected | Unavailable:
@@ -92,7 +93,7 @@ class QuoteService:
             return Unavailable(f"service temporarily unavailable (feature service "
                                f"{e.reason}); retry shortly")
         finally:
-            metrics.UPSTREAM_DURATION.labels("preprocess", "none").observe(
+            metrics.child(metrics.UPSTREAM_DURATION, "preprocess", "none").observe(
                 time.perf_counter() - t0)
         if status == 200:
             return orjson.loads(raw)  # type: ignore[no-any-return]
@@ -192,7 +193,7 @@ class QuoteService:
             self.upstreams.record_failure(color, e.reason, str(e))
             raise
         finally:
-            metrics.UPSTREAM_DURATION.labels("inference", color).observe(
+            metrics.child(metrics.UPSTREAM_DURATION, "inference", color).observe(
                 time.perf_counter() - t0)
 
 
