@@ -139,8 +139,8 @@ def design_matrix(
     out[:, 2] = np.asarray(vehicle_power, dtype=np.float64)
     out[:, 3] = np.asarray(bonus_malus, dtype=np.float64)
     out[:, 4] = encode_area(area)
-    # One broadcast comparison per group, not one per column: the live path calls
-    # this with one row, where numpy's per-call overhead is the whole cost.
+    # One broadcast comparison per group, not one per column: ledger replay calls this
+    # with one row, where numpy's per-call overhead is the whole cost.
     out[:, _BRAND_COLS] = brand[:, None] == _DUMMY_BRANDS
     d, v = driver_age[:, None], vehicle_age[:, None]
     out[:, _DRIVER_COLS] = (d >= _DRIVER_LOW) & (d <= _DRIVER_HIGH)
