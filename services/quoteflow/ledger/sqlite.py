@@ -34,8 +34,6 @@ from quoteflow.ledger.store import (
 )
 
 T = TypeVar("T")
-_INSERT = (f"INSERT INTO quotes ({schema.SELECT_COLUMNS}) "
-           f"VALUES ({', '.join('?' * len(schema.COLUMNS))})")
 _SELECT = f"SELECT {schema.SELECT_COLUMNS} FROM quotes"
 _ROW = f"({', '.join('?' * len(schema.COLUMNS))})"
 
@@ -43,6 +41,9 @@ _ROW = f"({', '.join('?' * len(schema.COLUMNS))})"
 @functools.lru_cache(maxsize=64)
 def _insert_many(n: int) -> str:
     return f"INSERT INTO quotes ({schema.SELECT_COLUMNS}) VALUES {', '.join([_ROW] * n)}"
+
+
+_INSERT = _insert_many(1)
 
 
 def encode(r: QuoteRecord) -> tuple[Any, ...]:
