@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from quoteflow.local.stack import Stack
 from quoteflow.products.claims import training
@@ -19,9 +19,6 @@ from quoteflow.registry import Registry
 from tests.e2e.desk_helpers import FRAUD, INCOMPLETE, PASSWORD, VALID, DeskProcess
 from tests.e2e.helpers import make_stack
 
-CHROMIUM = "/usr/bin/chromium"  # scripts/bootstrap.sh installs it; no playwright download
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)
 XSS = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
@@ -43,14 +40,6 @@ def desk(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Des
     d.start()
     yield d
     d.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Route, sync_playwright
+from playwright.sync_api import Browser, Route
 
 from quoteflow.local.stack import Stack
 from tests.e2e.helpers import make_stack
 
-CHROMIUM = "/usr/bin/chromium"  # scripts/bootstrap.sh installs it; no playwright download
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 OPERATIONS = {"preprocess": "/v1/features", "inference-blue": "/v1/predict",
               "router": "/v1/quote"}
 
@@ -25,14 +22,6 @@ OPERATIONS = {"preprocess": "/v1/features", "inference-blue": "/v1/predict",
 def stack(trained_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with make_stack(trained_registry, tmp_path_factory.mktemp("docs")) as st:
         yield st
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def open_offline(browser: Browser, url: str) -> tuple[object, list[str], list[str]]:
