@@ -75,6 +75,13 @@ def chain_cpu(row: Row) -> float:
     return sum(v for k, v in row.cpu_us.items() if k != "loadgen")
 
 
+def best_closed(rows: list[Row], section: str) -> float | None:
+    """The section's best closed-loop rate (8 or 64 connections); None if none ran."""
+    rates = [r.rate for r in rows if r.section == section and r.load.startswith("closed ")
+             and r.rate is not None]
+    return max(rates, default=None)
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a and b else None
 
@@ -91,12 +98,9 @@ def goals(rows: list[Row]) -> list[dict[str, Any]]:
                     "op": ">=" if higher_is_better else "<=", "how": how})
         return out[-1]
 
-    chain = [r for r in (find(rows, CHAIN, "closed 8"), find(rows, CHAIN, "closed 64")) if r]
-    best = max((r.rate or 0.0 for r in chain), default=None)
+    best = best_closed(rows, CHAIN)
     add("full chain quotes/s", best, 2000, True, "best closed-loop row, shadow off")
-    bento = [r for r in (find(rows, BENTO, "closed 8"), find(rows, BENTO, "closed 64")) if r]
-    bbest = max((r.rate or 0.0 for r in bento), default=None)
-    add("full chain / BentoML one hop", _ratio(best, bbest), 6, True,
+    add("full chain / BentoML one hop", _ratio(best, best_closed(rows, BENTO)), 6, True,
         "best closed-loop rows of each (issue 20; issue 7 asked 4)")
     o = find(rows, CHAIN, "open 1000/s")
     add("p99 ms at offered 1,000 quotes/s", o.p99_ms if o else None, 10, False,

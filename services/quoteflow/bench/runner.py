@@ -33,6 +33,7 @@ from quoteflow.bench.results import (
     RAW,
     TRIAGE,
     Row,
+    best_closed,
     half_max_load,
 )
 from quoteflow.bench.workload import Request, Workload, build, triage
@@ -207,9 +208,8 @@ class Bench:
     def _half_max(self, router: str, groups: dict[str, int]) -> None:
         """Open loop at half the chain's best closed-loop rate in this run: a load the run
         defines, where a chain with headroom answers inside 10 ms."""
-        best = max((r.rate or 0.0 for r in self.rows if r.section == CHAIN
-                    and r.load.startswith("closed")), default=0.0)
-        if best <= 0:
+        best = best_closed(self.rows, CHAIN)
+        if not best:
             return
         rate = max(int(best / 2), 1)
         row = self._batched(router, lambda: self.open(CHAIN, router + "/v1/quote",
