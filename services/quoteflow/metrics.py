@@ -87,7 +87,8 @@ PREPROCESS_DURATION = Histogram(
     "Validation and feature derivation inside preprocess, by outcome (ok, rejected)",
     ["outcome"], buckets=STAGE_BUCKETS)
 PREPROCESS_REJECTIONS = Counter(
-    "quoteflow_preprocess_rejected_fields_total", "Request fields refused, by field",
+    "quoteflow_preprocess_rejected_fields_total", "Request fields refused, by field: a "
+    "request contract's field name, or other (unknown fields, the body as a whole)",
     ["field"])
 
 # --- inference ------------------------------------------------------------------------

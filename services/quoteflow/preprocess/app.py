@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from quoteflow import metrics, products
+from quoteflow import products
 from quoteflow.contract import ValidationErrorBody
 from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.http import (
@@ -21,27 +22,36 @@ from quoteflow.http import (
     probes,
     read_json_body,
 )
-from quoteflow.preprocess.derive import Derived, derive
+from quoteflow.preprocess.derive import Dataplane, Derived
 from quoteflow.preprocess.settings import Settings
 from quoteflow.products.base import Product
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastPathAPI(title="quoteflow preprocess", version="1",
+    served = [products.get(name) for name in settings.products]
+    plane = Dataplane(served)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        plane.start()  # synchronous, as inference's load: serving starts warm
+        yield
+
+    app = FastPathAPI(title="quoteflow preprocess", version="1", lifespan=lifespan,
                       description="Validates requests and derives the model's features with "
                                   "the same module the product's training uses.")
-    app.include_router(probes(lambda: (True, {})))
+    app.state.dataplane = plane
+    app.include_router(probes(plane.readiness))
     serve_docs_offline(app)  # /docs without a CDN
-    served = [products.get(name) for name in settings.products]
     for product in served:
-        _route(app, settings, product, f"/v1/features/{product.name}")
+        _route(app, settings, plane, product, f"/v1/features/{product.name}")
     # the first product keeps the path it had before there were several
-    _route(app, settings, served[0], "/v1/features")
+    _route(app, settings, plane, served[0], "/v1/features")
     return app
 
 
-def _route(app: FastPathAPI, settings: Settings, product: Product, path: str) -> None:
+def _route(app: FastPathAPI, settings: Settings, plane: Dataplane, product: Product,
+           path: str) -> None:
     @app.fast_post(
         path, tags=["features"], summary=f"Validate a {product.name} request, derive features",
         openapi_extra={"requestBody": {"required": True, "content": {
@@ -56,14 +66,9 @@ def _route(app: FastPathAPI, settings: Settings, product: Product, path: str) ->
         try:
             body = await read_json_body(request, settings.max_body_bytes)
         except BadRequest as e:
-            metrics.PREPROCESS_DURATION.labels("rejected").observe(time.perf_counter() - start)
+            plane.refused(start)
             return error_response(e)
-        outcome = derive(product, body, dt.datetime.now(dt.UTC).date())
+        outcome = plane.features(product, body, start)
         if isinstance(outcome, Derived):
-            metrics.child(metrics.PREPROCESS_DURATION, "ok").observe(time.perf_counter() - start)
             return json_response(outcome.body)
-        for err in outcome.errors:
-            field = err["loc"][1] if len(err["loc"]) > 1 else "body"
-            metrics.PREPROCESS_REJECTIONS.labels(str(field)).inc()
-        metrics.PREPROCESS_DURATION.labels("rejected").observe(time.perf_counter() - start)
         return json_response({"detail": outcome.errors}, 422)
