@@ -18,7 +18,7 @@ def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     given = os.environ.get("QUOTEFLOW_TEST_REGISTRY")
     if given:
         return Path(given)
-    from quoteflow.training.pipeline import train_and_register
+    from quoteflow.products.motor.training.pipeline import train_and_register
 
     root = tmp_path_factory.mktemp("registry")
     train_and_register(root)

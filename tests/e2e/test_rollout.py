@@ -20,8 +20,8 @@ import pytest
 from quoteflow.control.rollout_state import FileState
 from quoteflow.local.stack import Stack
 from quoteflow.observability.prometheus import PrometheusProcess, start_prometheus
+from quoteflow.products.motor.training.pipeline import train_and_register
 from quoteflow.registry import Registry
-from quoteflow.training.pipeline import train_and_register
 from tests.drills.load import DrillLoad
 from tests.e2e.helpers import TOKEN, get_json, make_stack
 

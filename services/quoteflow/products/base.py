@@ -120,6 +120,9 @@ class Product(ABC):
     headline_bins: ClassVar[tuple[float, float, int, bool]]
     # metadata.json keys this product's shaping reads, checked when a model is loaded
     required_metadata: ClassVar[tuple[str, ...]] = ()
+    # The module with this product's own `quoteflow train` options (training/cli.py
+    # says what it holds); None: the shared options are all it takes.
+    training_cli: ClassVar[str | None] = None
 
     # --- the one feature derivation (training, live, batch) ------------------------
     @abstractmethod

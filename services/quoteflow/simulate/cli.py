@@ -59,10 +59,10 @@ def simulate(model_ref: str, book_path: Path | None, years: int, seed: int,
 
 
 def _claims(model_ref: str, registry_dir: Path, n: int, seed: int, plot: Path | None) -> None:
+    from quoteflow.actuarial import aggregate
+    from quoteflow.actuarial.severity_dist import from_metadata
     from quoteflow.registry import Registry
-    from quoteflow.simulate import aggregate
     from quoteflow.simulate.plot import write_png
-    from quoteflow.training.severity_dist import from_metadata
 
     mv = Registry(registry_dir).resolve(model_ref)
     meta = mv.metadata["severity"]
@@ -85,10 +85,10 @@ def _book(model_ref: str, registry_dir: Path, book_path: Path, years: int, seed:
           uncertainty: bool, plot: Path | None) -> None:
     from tqdm import tqdm
 
-    from quoteflow.simulate import aggregate
+    from quoteflow.actuarial import aggregate
+    from quoteflow.actuarial.severity_dist import from_metadata
     from quoteflow.simulate.book import book_frequency
     from quoteflow.simulate.plot import write_png
-    from quoteflow.training.severity_dist import from_metadata
 
     started = time.perf_counter()
     with tqdm(unit=" rows", unit_scale=True, desc="features", disable=None, leave=False) as bar:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from quoteflow.simulate.aggregate import RiskSummary
+from quoteflow.actuarial.aggregate import RiskSummary
 
 
 def write_png(values: np.ndarray, path: Path, title: str, xlabel: str,

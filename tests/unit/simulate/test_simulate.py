@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from quoteflow.actuarial import aggregate
+from quoteflow.actuarial.severity_dist import from_metadata
 from quoteflow.cli import main
+from quoteflow.products.motor.training import pipeline, synthetic
 from quoteflow.registry import ModelVersion
-from quoteflow.simulate import aggregate
 from quoteflow.simulate.book import book_frequency
-from quoteflow.training import pipeline, synthetic
-from quoteflow.training.severity_dist import from_metadata
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -68,8 +68,12 @@ class QuoteRequest(BaseModel):
 
 class PriceBreakdown(BaseModel):
     expected_frequency: float = Field(description="claims per policy-year")
-    expected_severity: float = Field(description="mean claim amount")
-    pure_premium: float
+    attritional_severity: float = Field(
+        description="per claim: the expected size of claims up to the large-loss threshold")
+    large_loss_severity: float = Field(
+        description="per claim: the large-loss loading, claims above the threshold (GPD tail)")
+    expected_severity: float = Field(description="mean claim amount: the two parts above")
+    pure_premium: float = Field(description="expected_frequency x expected_severity")
     expense_loading: float = Field(description="fraction added for expenses")
     profit_loading: float = Field(description="fraction added for profit")
     minimum_premium: float

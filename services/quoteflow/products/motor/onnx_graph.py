@@ -1,9 +1,9 @@
 """The artifact's graph: the skl2onnx frequency model plus the pricing arithmetic.
 
-Contract (model_io.py): one input ``features`` (float32, [None, N_FEATURES]);
-outputs ``frequency``, ``severity``, ``pure_premium``, ``premium`` (float64,
-[None, 1]). The pricing nodes are appended with onnx.helper so the artifact alone
-fixes the price of a feature vector.
+Contract (model_io.py): one input ``features`` (float32, [None, N_FEATURES]); outputs
+``frequency``, ``attritional_severity``, ``large_loss_severity``, ``severity`` (their
+sum), ``pure_premium``, ``premium`` (float64, [None, 1]). The pricing nodes are appended
+with onnx.helper so the artifact alone fixes the price of a feature vector.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from onnx import TensorProto, helper, numpy_helper
 from quoteflow.products.motor import features
 from quoteflow.products.motor.model_io import INPUT, OUTPUTS
 from quoteflow.products.motor.pricing import PricingConfig
-from quoteflow.training.frequency import FrequencyModel, ModelType
+from quoteflow.products.motor.training.frequency import FrequencyModel, ModelType
+from quoteflow.products.motor.training.premiums import SeverityParts
 
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 
@@ -31,7 +32,7 @@ def convert_frequency(model: FrequencyModel) -> onnx.ModelProto:
     return onx
 
 
-def build(model: FrequencyModel, model_type: ModelType, severity_mean: float,
+def build(model: FrequencyModel, model_type: ModelType, severity: SeverityParts,
           pricing: PricingConfig, doc: dict[str, str] | None = None) -> bytes:
     """Serialized ONNX model with the pricing arithmetic inside."""
     onx = convert_frequency(model)
@@ -45,7 +46,8 @@ def build(model: FrequencyModel, model_type: ModelType, severity_mean: float,
         nodes.append(helper.make_node("Exp", [raw], ["freq_f32"], name="poisson_link"))
         raw = "freq_f32"
     consts = {
-        "severity_mean": np.array([[severity_mean]], dtype=np.float64),
+        "attritional_per_claim": np.array([[severity.attritional]], dtype=np.float64),
+        "large_loss_per_claim": np.array([[severity.large_loss]], dtype=np.float64),
         "loading_factor": np.array([[pricing.loading_factor]], dtype=np.float64),
         "minimum_premium": np.array([[pricing.minimum_premium]], dtype=np.float64),
     }
@@ -54,7 +56,11 @@ def build(model: FrequencyModel, model_type: ModelType, severity_mean: float,
         helper.make_node("Cast", [raw], ["freq_f64"], to=TensorProto.DOUBLE),
         helper.make_node("Reshape", ["freq_f64", "col_shape"], ["frequency"]),
         helper.make_node("Shape", ["frequency"], ["rows_shape"]),
-        helper.make_node("Expand", ["severity_mean", "rows_shape"], ["severity"]),
+        helper.make_node("Expand", ["attritional_per_claim", "rows_shape"],
+                         ["attritional_severity"]),
+        helper.make_node("Expand", ["large_loss_per_claim", "rows_shape"],
+                         ["large_loss_severity"]),
+        helper.make_node("Add", ["attritional_severity", "large_loss_severity"], ["severity"]),
         helper.make_node("Mul", ["frequency", "severity"], ["pure_premium"]),
         helper.make_node("Mul", ["pure_premium", "loading_factor"], ["loaded_premium"]),
         helper.make_node("Max", ["loaded_premium", "minimum_premium"], ["premium"]),
@@ -70,7 +76,7 @@ def build(model: FrequencyModel, model_type: ModelType, severity_mean: float,
 
 
 def run(onnx_bytes: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
-    """All four outputs, flattened, for float32 rows ``x``."""
+    """All the outputs, flattened, for float32 rows ``x``."""
     import onnxruntime as ort
 
     sess = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])

@@ -1,36 +1,44 @@
-"""The pricing configuration (data/pricing.yaml) and the premium formula it parameterises.
+"""Motor's pricing configuration and the premium formula it parameterises.
 
-The ONNX graph computes the same formula (onnx_graph.py); ``premium`` here is the
-numpy reference the parity check compares it with.
+One definition: the ``pricing:`` section of the training configuration
+(``data/config/base.yaml``, merged with an environment's file) is validated by this
+class, and a ``--pricing FILE`` holds the same mapping. Training bakes it into the
+artifact (the ONNX graph does the arithmetic, ``metadata.json["pricing"]`` records it),
+so a price never depends on constants in service code. ``premium`` here is the numpy
+reference the ONNX parity check compares the graph with.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-FORMULA = ("premium = max(minimum_premium, frequency * severity * "
-           "(1 + expense_loading + profit_loading))")
+FORMULA = ("premium = max(minimum_premium, frequency * (attritional_severity + "
+           "large_loss_severity) * (1 + expense_loading + profit_loading))")
 
 
 class PricingConfigError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class PricingConfig:
-    currency: str
-    base_year: int
-    expense_loading: float
-    profit_loading: float
-    minimum_premium: float
-    # decimals of the currency's unit (ISO 4217 minor unit: DKK 2): a premium is rounded
+class PricingConfig(BaseModel):
+    """Currency, price level, loadings, minimum premium, rounding and quote validity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+    base_year: int = Field(ge=1900, le=2200, description="the claims' price level")
+    expense_loading: float = Field(ge=0, lt=1, description="fraction of the pure premium")
+    profit_loading: float = Field(ge=0, lt=1, description="fraction of the pure premium")
+    minimum_premium: float = Field(ge=0, description="in the currency")
+    # decimals of the currency's unit (ISO 4217 minor unit: EUR 2): a premium is rounded
     # to it once, in shaping, and the ledger keeps it as that exact decimal
-    minor_unit: int = 2
+    minor_unit: int = Field(default=2, ge=0, le=4)
+    quote_validity_days: int = Field(default=30, ge=1, le=366)
 
     @property
     def loading_factor(self) -> float:
@@ -38,35 +46,26 @@ class PricingConfig:
 
     @classmethod
     def load(cls, path: Path) -> PricingConfig:
+        """A YAML file holding the ``pricing:`` mapping of the configuration."""
         try:
             doc = yaml.safe_load(path.read_text())
         except (OSError, yaml.YAMLError) as e:
             raise PricingConfigError(f"{path}: cannot read the pricing config: {e}") from e
         if not isinstance(doc, dict):
             raise PricingConfigError(f"{path}: expected a mapping of pricing settings")
-        fields = set(cls.__dataclass_fields__)
-        unknown, missing = set(doc) - fields, fields - set(doc) - {"minor_unit"}
-        if unknown or missing:
-            raise PricingConfigError(f"{path}: unknown keys {sorted(unknown)}, missing keys "
-                                     f"{sorted(missing)}; expected {sorted(fields)}")
         try:
-            cfg = cls(currency=str(doc["currency"]), base_year=int(doc["base_year"]),
-                      expense_loading=float(doc["expense_loading"]),
-                      profit_loading=float(doc["profit_loading"]),
-                      minimum_premium=float(doc["minimum_premium"]),
-                      minor_unit=int(doc.get("minor_unit", 2)))
-        except (TypeError, ValueError) as e:
-            raise PricingConfigError(f"{path}: {e}") from e
-        for name in ("expense_loading", "profit_loading"):
-            if not 0 <= getattr(cfg, name) < 1:
-                raise PricingConfigError(f"{path}: {name} must be a fraction in [0, 1)")
-        if not 0 <= cfg.minor_unit <= 4:
-            raise PricingConfigError(f"{path}: minor_unit must be 0-4 decimals")
-        if cfg.minimum_premium < 0:
-            raise PricingConfigError(f"{path}: minimum_premium must not be negative")
-        if not cfg.currency.isalpha() or len(cfg.currency) != 3:
-            raise PricingConfigError(f"{path}: currency must be an ISO 4217 code like DKK")
-        return cfg
+            return cls.model_validate(doc)
+        except ValidationError as e:
+            problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(top level)'}: "
+                                 f"{err['msg']}" for err in e.errors())
+            raise PricingConfigError(f"{path}: {problems}") from e
+
+    @classmethod
+    def shipped(cls) -> PricingConfig:
+        """The base configuration's pricing section: what `quoteflow train` uses by default."""
+        from quoteflow.products.motor.training import config
+
+        return config.load(None).pricing
 
     def premium(self, frequency: np.ndarray, severity: float) -> np.ndarray:
         pure = np.asarray(frequency, dtype=np.float64) * severity
@@ -74,4 +73,5 @@ class PricingConfig:
 
     def as_metadata(self) -> dict[str, Any]:
         """metadata["pricing"]: what inference shows in a quote's breakdown."""
-        return {**asdict(self), "formula": FORMULA, "loading_factor": self.loading_factor}
+        return {**self.model_dump(exclude={"quote_validity_days"}), "formula": FORMULA,
+                "loading_factor": self.loading_factor}

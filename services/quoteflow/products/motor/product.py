@@ -20,6 +20,7 @@ class MotorProduct(Product):
     summary = "Price a motor insurance quote"
     sticky_field = "customer_key"
     answer_id_field = "quote_id"
+    training_cli = "quoteflow.products.motor.training.cli"
     request_model = contract.QuoteRequest
     response_model = contract.QuoteResponse
     prediction_model = contract.Prediction
@@ -105,6 +106,8 @@ class MotorProduct(Product):
         return batch.scored_columns(columns, outputs, metadata)
 
     def train_and_register(self, registry_dir: Any, **options: Any) -> list[Any]:
-        from quoteflow.training.pipeline import train_and_register  # training extra only
+        from quoteflow.products.motor.training.pipeline import (
+            train_and_register,  # training extra only
+        )
 
         return train_and_register(registry_dir, **options)

@@ -43,6 +43,8 @@ def predictions(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> list[di
     premiums = money(out["premium"], metadata)
     return [{"premium": float(premiums[i]), "currency": currency, "breakdown": {
         "expected_frequency": float(out["frequency"][i]),
+        "attritional_severity": float(out["attritional_severity"][i]),
+        "large_loss_severity": float(out["large_loss_severity"][i]),
         "expected_severity": float(out["severity"][i]),
         "pure_premium": float(out["pure_premium"][i]),
         **base,
@@ -53,7 +55,10 @@ def predictions(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> list[di
 def columns(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> dict[str, np.ndarray]:
     """The same numbers as ``predictions``, column by column, for a scored book."""
     n = len(out["premium"])
-    cols = {"expected_frequency": out["frequency"], "expected_severity": out["severity"],
+    cols = {"expected_frequency": out["frequency"],
+            "attritional_severity": out["attritional_severity"],
+            "large_loss_severity": out["large_loss_severity"],
+            "expected_severity": out["severity"],
             "pure_premium": out["pure_premium"]}
     cols.update({k: np.full(n, v) for k, v in loadings(metadata).items()})
     cols["minimum_applied"] = minimum_applied(out["premium"], metadata)

@@ -1,0 +1,26 @@
+"""One real training run per session (freMTPLmini + Danish fire losses), shared by tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quoteflow.products.motor.training import pipeline
+from quoteflow.registry import ModelVersion, Registry
+
+
+@pytest.fixture(scope="session")
+def real_run() -> pipeline.TrainingResult:
+    return pipeline.train(seed=pipeline.DEFAULT_SEED)
+
+
+@pytest.fixture(scope="session")
+def real_versions(real_run: pipeline.TrainingResult,
+                  tmp_path_factory: pytest.TempPathFactory) -> list[ModelVersion]:
+    return pipeline.register(real_run, Registry(tmp_path_factory.mktemp("registry")))
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
