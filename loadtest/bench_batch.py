@@ -34,10 +34,10 @@ from quoteflow import products
 from quoteflow.batch.job import DEFAULT_CHUNK_ROWS
 from quoteflow.batch.reader import open_book
 from quoteflow.batch.scorer import ONNX_BATCH_ROWS, Scorer, load_model
-from quoteflow.batch.synthetic import write_book
 from quoteflow.batch.writer import PricedWriter
 from quoteflow.bench.procstat import peak_rss_mib
 from quoteflow.products.motor.batch import judge
+from quoteflow.products.motor.book import write_book
 from quoteflow.registry import Registry
 
 

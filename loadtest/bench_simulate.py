@@ -17,10 +17,10 @@ from pathlib import Path
 
 def run(policies: int, years: int, registry: Path | None, model: str,
         parameter_uncertainty: bool = False) -> list[tuple[str, float, str]]:
-    from quoteflow.simulate import aggregate
+    from quoteflow.actuarial import aggregate
+    from quoteflow.actuarial.severity_dist import from_metadata
+    from quoteflow.products.motor.training import pipeline, synthetic
     from quoteflow.simulate.book import book_frequency
-    from quoteflow.training import pipeline, synthetic
-    from quoteflow.training.severity_dist import from_metadata
 
     work = Path(tempfile.mkdtemp(prefix="bench-simulate-"))
     if registry is None:
