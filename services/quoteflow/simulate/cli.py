@@ -69,8 +69,9 @@ def _claims(model_ref: str, registry_dir: Path, n: int, seed: int, plot: Path | 
     sev = from_metadata(meta)
     x = aggregate.single_claims(sev, n, seed)
     cur = meta.get("currency", "")
+    trunc = f", truncation {sev.truncation:,.0f} {cur}" if sev.truncation else ""
     click.echo(f"{n:,} claims from {mv.name}:{mv.version} severity ({meta.get('label', sev.kind)}"
-               f", truncation {sev.truncation:,.0f} {cur})")
+               f"{trunc})")
     click.echo(f"  mean {_money(x.mean())} (model {_money(float(sev.mean()))}), "
                f"median {_money(float(np.median(x)))}")
     for q in (0.9, 0.99, 0.995):

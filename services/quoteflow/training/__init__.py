@@ -1,5 +1,3 @@
-"""The actuary's pipeline: data, severity and frequency models, pricing, ONNX, registry.
-
-Entry points: ``quoteflow.products.motor.training.pipeline.train_and_register`` (Python) and the
-``quoteflow train`` command (``quoteflow.training.cli``).
-"""
+"""What every product's training shares: `quoteflow train` (dispatch through
+``products.get``), MLflow tracking and artifact helpers. Each product's own training
+lives in its package (``products/<name>/training``)."""

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from quoteflow import products
 from quoteflow.registry import ModelVersion
 
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
@@ -50,7 +51,7 @@ def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, float]]:
 
 def params_of(metadata: dict[str, Any]) -> dict[str, str]:
     out = {k: str(metadata[k]) for k in _PARAM_KEYS if k in metadata}
-    out.setdefault("product", str(metadata.get("name", "motor")))
+    out.setdefault("product", products.of_metadata(metadata).name)
     for k, v in (metadata.get("params") or {}).items():
         out[f"params.{k}"] = str(v)[:6000]
     return out

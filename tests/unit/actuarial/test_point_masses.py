@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from quoteflow.actuarial import severity
+from quoteflow.actuarial.mean_check import mean_check
 from quoteflow.actuarial.severity_dist import PointMasses, SeverityModel, Splice, from_metadata
 
 MASSES = PointMasses((602.0, 1128.12, 1204.0), (0.05, 0.15, 0.2))
@@ -80,5 +81,5 @@ def test_fits_with_point_masses_win_on_claims_that_have_them() -> None:
     assert plain.loglik == pytest.approx(float(np.sum(plain.model.logpdf(x)))
                                          + len(x) * np.log(0.01))
     assert chosen.tail is not None and chosen.tail.shape == pytest.approx(0.6, abs=0.15)
-    check = severity.mean_check(chosen.model, x, seed=1, samples=50)
+    check = mean_check(chosen.model, x, seed=1, samples=50)
     assert 0 < check.share_below < 1 and check.claims == len(x)

@@ -30,7 +30,7 @@ def test_prices_rows_with_the_products_shaping(plane: Dataplane) -> None:
     x = [[35, 3, 6, 50, 3] + [0.0] * (features.N_FEATURES - 5)] * 2
     out = plane.predict(body(x))
     assert isinstance(out, Predicted)
-    assert out.body["model"]["version"] == "1" and out.body["currency"] == "DKK"
+    assert out.body["model"]["version"] == "1" and out.body["currency"] == "EUR"
     rows = out.body["predictions"]
     assert len(rows) == 2 and rows[0] == rows[1]
     b = rows[0]["breakdown"]

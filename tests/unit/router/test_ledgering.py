@@ -26,8 +26,8 @@ BODY = (b'{"vehicle_power": 6, "customer_key": "c-1", "area": "C", "bonus_malus"
         b' "vehicle_first_registration_date": "2018-01-01"}')
 FEATS = {"schema_version": "1", "features": [1.0, 2.0], "sticky_key": "c-1",
          "customer_key": "c-1", "quote_date": "2026-12-01"}
-PREDICTION = {"premium": 452120.52, "currency": "DKK",
-              "breakdown": {"pure_premium": 347785.0176, "minimum_applied": False}}
+PREDICTION = {"premium": 412.37, "currency": "EUR",
+              "breakdown": {"pure_premium": 317.2077, "minimum_applied": False}}
 MODEL = {"name": "motor", "version": "1", "sha256": "a" * 64}
 
 
@@ -68,10 +68,10 @@ def test_answer_is_the_record_and_the_premium_goes_out_exact(tmp_path: Path) -> 
     key = led.key(BODY, FEATS)
     rec = led.record_of(key, pricing(), PREDICTION, {"validity_days": 30.0})
     assert rec is not None
-    assert rec.premium == Decimal("452120.52") and rec.valid_until == NOW + dt.timedelta(30)
+    assert rec.premium == Decimal("412.37") and rec.valid_until == NOW + dt.timedelta(30)
     answer = public_answer(rec, "quote_id")
     text = orjson.dumps(answer)
-    assert b'"premium":452120.52' in text
+    assert b'"premium":412.37' in text
     assert answer["model"] == {"name": "motor", "version": "1", "color": "blue"}
     assert answer["quoted_at"] == "2026-12-01T09:30:00Z"
 

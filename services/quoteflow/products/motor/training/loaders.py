@@ -51,7 +51,7 @@ def load_fremtpl2sev(path: Path) -> pd.DataFrame:
     bad = (amounts.isna() | ~(amounts > 0)).to_numpy()
     if bad.any():
         raise DataError(f"{path}: column 'ClaimAmount' is not a positive number at rows "
-                        f"{list(np.flatnonzero(bad)[:5] + 1)}")
+                        f"{[int(i) for i in np.flatnonzero(bad)[:5] + 1]}")
     return pd.DataFrame({"amount": amounts.to_numpy(dtype=np.float64)})
 
 

@@ -116,8 +116,7 @@ def _posterior_section(post: uncertainty.Posterior | None, cur: str) -> list[str
 
 
 def render(result: TrainingResult, tm: TrainedModel, onnx_sha256: str) -> str:
-    d, cfg, chosen = result.data, result.data.pricing, result.chosen
-    m = tm.metrics
+    d = result.data
     out: list[str] = [
         f"# Training report: {tm.model_type}",
         "",
@@ -126,6 +125,17 @@ def render(result: TrainingResult, tm: TrainedModel, onnx_sha256: str) -> str:
         f"{features.N_FEATURES} features; seed {result.seed}",
         f"- Training data sha256 `{d.data_sha256}`",
         "",
+        *_data_section(result),
+        "", *_severity_section(result), "",
+        *_frequency_section(tm),
+        *_pricing_section(result, tm),
+    ]
+    return "\n".join(out)
+
+
+def _data_section(result: TrainingResult) -> list[str]:
+    d, cfg = result.data, result.data.pricing
+    out: list[str] = [
         "## Data",
         "",
         _table(["role", "file", "sha256"],
@@ -152,7 +162,12 @@ def render(result: TrainingResult, tm: TrainedModel, onnx_sha256: str) -> str:
     if ix.substituted:
         out.append("Years without an index, given the nearest year's: "
                    + ", ".join(f"{a} -> {b}" for a, b in ix.substituted.items()) + ".")
-    out += ["", *_severity_section(result), "",
+    return out
+
+
+def _frequency_section(tm: TrainedModel) -> list[str]:
+    m = tm.metrics
+    out: list[str] = [
         "## Frequency",
         "",
         f"Fitted on {m['split']['train_rows']:,} policies; out-of-sample on "
@@ -178,11 +193,16 @@ def render(result: TrainingResult, tm: TrainedModel, onnx_sha256: str) -> str:
     else:
         out += ["Gradient boosting (Poisson loss, sample weight Exposure): "
                 + ", ".join(f"{k}={v}" for k, v in tm.metadata["gbm"].items()), ""]
+    return out
+
+
+def _pricing_section(result: TrainingResult, tm: TrainedModel) -> list[str]:
+    d, cfg, chosen, m = result.data, result.data.pricing, result.chosen, tm.metrics
     freq = frequency.predict(tm.model, d.x)
     premium = cfg.premium(freq, premiums.severity_parts(chosen).total)
     qs = [1, 5, 25, 50, 75, 95, 99]
     parity = m["onnx_parity"]
-    out += [
+    out = [
         "## Pricing",
         "",
         f"`{tm.metadata['pricing']['formula']}` with expense_loading {cfg.expense_loading}, "
@@ -206,4 +226,4 @@ def render(result: TrainingResult, tm: TrainedModel, onnx_sha256: str) -> str:
         ", ".join(f"{k} {v}" for k, v in tm.metadata["library_versions"].items()),
         "",
     ]
-    return "\n".join(out)
+    return out

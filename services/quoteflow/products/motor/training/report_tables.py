@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from quoteflow.actuarial.severity import MeanCheck, SeverityFit
+from quoteflow.actuarial.mean_check import MeanCheck
+from quoteflow.actuarial.severity import SeverityFit
 from quoteflow.products.motor.training.premiums import SeverityParts
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from quoteflow.actuarial import severity, splice, uncertainty
+from quoteflow.actuarial import mean_check, severity, splice, uncertainty
 from quoteflow.actuarial.severity import SeverityFit, SpliceOptions
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class SeverityResult:
     chosen: SeverityFit
     plots: dict[str, bytes]
     posterior: uncertainty.Posterior | None
-    mean_check: severity.MeanCheck
+    mean_check: mean_check.MeanCheck
 
 
 def run(amounts: np.ndarray, settings: SeveritySettings, seed: int, currency: str,
@@ -58,7 +58,7 @@ def run(amounts: np.ndarray, settings: SeveritySettings, seed: int, currency: st
         posterior = uncertainty.abc(amounts, chosen.model, seed, settings.abc_samples,
                                     settings.abc_acceptance)
     return SeverityResult(fits, chosen, pngs, posterior,
-                          severity.mean_check(chosen.model, amounts, seed))
+                          mean_check.mean_check(chosen.model, amounts, seed))
 
 
 def from_config(cfg: QuoteflowConfig) -> SeveritySettings:

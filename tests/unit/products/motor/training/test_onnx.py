@@ -26,6 +26,8 @@ def test_parity_with_scikit_learn_on_real_rows(real_run: pipeline.TrainingResult
     sev, cfg = real_run.chosen.mean, real_run.data.pricing
     np.testing.assert_allclose(out["frequency"], ref, rtol=1e-5, atol=0)
     np.testing.assert_allclose(out["severity"], sev, rtol=1e-12)
+    np.testing.assert_allclose(out["attritional_severity"] + out["large_loss_severity"], sev,
+                               rtol=1e-12)
     np.testing.assert_allclose(out["pure_premium"], ref * sev, rtol=1e-5)
     np.testing.assert_allclose(out["premium"], cfg.premium(ref, sev), rtol=1e-5, atol=0)
     # the minimum premium binds on some real rows, so the Max node is exercised
@@ -42,7 +44,8 @@ def test_graph_follows_the_artifact_contract(real_run: pipeline.TrainingResult,
     assert inp.name == "features" and inp.type == "tensor(float)"
     assert inp.shape[1] == features.N_FEATURES
     outs = {o.name: o for o in sess.get_outputs()}
-    assert set(outs) == {"frequency", "severity", "pure_premium", "premium"}
+    assert set(outs) == {"frequency", "attritional_severity", "large_loss_severity",
+                         "severity", "pure_premium", "premium"}
     assert all(o.type == "tensor(double)" for o in outs.values())
     values = sess.run(None, {"features": real_run.data.x[:3]})
     assert all(v.shape == (3, 1) for v in values)

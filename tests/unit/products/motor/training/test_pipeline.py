@@ -65,7 +65,7 @@ def test_the_tariff_is_a_french_motor_tariff_in_eur(real_versions: list[ModelVer
         dist = mv.metadata["metrics"]["premium_distribution"]
         assert dist["overall"]["policies"] == 25_000
         assert 150 <= dist["overall"]["median"] <= 1500
-        assert set(dist["by_area"]) == set("ABCDEF") and "50" in dist["by_bonus_malus"]
+        assert set(dist["by_area"]) == set("ABCDE") and "50" in dist["by_bonus_malus"]
 
 
 def test_reference_histograms_cover_the_training_rows(real_versions: list[ModelVersion],
