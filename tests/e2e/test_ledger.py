@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import shutil
@@ -84,6 +85,12 @@ def test_a_quote_is_recorded_as_answered(ledger_stack: tuple[Stack, str],
     assert rec["model_sha256"] == mv.metadata["onnx_sha256"]
     assert rec["color"] == answer["model"]["color"] and rec["features_schema"] == "1"
     assert len(rec["features"]) == len(mv.metadata["feature_names"])
+    # why this price: each rating factor's effect, answered and recorded (issue 26)
+    factors = answer["breakdown"]["rating_factors"]
+    assert rec["breakdown"]["rating_factors"] == factors
+    assert set(factors) == set(mv.metadata["explanation"]["factors"])
+    assert answer["breakdown"]["base_frequency"] * math.prod(factors.values()) == \
+        pytest.approx(answer["breakdown"]["expected_frequency"], rel=1e-9)
     status, missing, _ = post(router + "/v1/quote", quote_body())  # no key: a fresh id
     assert status == 200 and missing["quote_id"] != answer["quote_id"]
     with pytest.raises(urllib.error.HTTPError) as e:

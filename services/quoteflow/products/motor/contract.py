@@ -67,7 +67,13 @@ class QuoteRequest(BaseModel):
 
 
 class PriceBreakdown(BaseModel):
-    expected_frequency: float = Field(description="claims per policy-year")
+    expected_frequency: float = Field(
+        description="claims per policy-year: base_frequency x every rating factor's effect")
+    base_frequency: float = Field(
+        description="the reference risk's frequency (metadata.json explanation.reference)")
+    rating_factors: dict[str, float] = Field(
+        description="each rating factor's multiplicative effect on this quote's frequency, "
+                    "relative to the reference risk: why this price")
     attritional_severity: float = Field(
         description="per claim: the expected size of claims up to the large-loss threshold")
     large_loss_severity: float = Field(

@@ -1,9 +1,14 @@
-"""The artifact's graph: the skl2onnx frequency model plus the pricing arithmetic.
+"""The artifact's graph: the frequency model, its explanation and the pricing arithmetic.
 
 Contract (model_io.py): one input ``features`` (float32, [None, N_FEATURES]); outputs
-``frequency``, ``attritional_severity``, ``large_loss_severity``, ``severity`` (their
-sum), ``pure_premium``, ``premium`` (float64, [None, 1]). The pricing nodes are appended
-with onnx.helper so the artifact alone fixes the price of a feature vector.
+``frequency``, ``base_frequency``, ``attritional_severity``, ``large_loss_severity``,
+``severity`` (their sum), ``pure_premium``, ``premium`` (float64, [None, 1]) and
+``factor_effects`` (float64, [None, len(RATING_FACTORS)]). The graph scores each row
+K + 1 times (explain.py): from the reference risk, moving one rating factor at a time
+to the quote's value; the last score is the frequency, the first the base, the ratios
+the factors' effects. The GLM is scored in float64 by our own nodes (its effects are
+then its exact relativities); the boosted model by skl2onnx's tree ensemble. The
+pricing nodes follow, so the artifact alone fixes a vector's price and its explanation.
 """
 
 from __future__ import annotations
@@ -12,49 +17,102 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from quoteflow.products.motor import features
-from quoteflow.products.motor.model_io import INPUT, OUTPUTS
+from quoteflow.products.motor import explain, features
+from quoteflow.products.motor.model_io import INPUT, OUTPUTS, WIDE_OUTPUTS
 from quoteflow.products.motor.pricing import PricingConfig
 from quoteflow.products.motor.training.frequency import FrequencyModel, ModelType
 from quoteflow.products.motor.training.premiums import SeverityParts
 
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+IR_VERSION = 8  # what opset 17 needs; onnxruntime reads it
+STACKED = "stacked_features"  # the K + 1 variants of every row, one block per variant
 
 
-def convert_frequency(model: FrequencyModel) -> onnx.ModelProto:
+def convert_frequency(model: FrequencyModel, input_name: str = INPUT) -> onnx.ModelProto:
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
 
-    types = [(INPUT, FloatTensorType([None, features.N_FEATURES]))]
+    types = [(input_name, FloatTensorType([None, features.N_FEATURES]))]
     onx = convert_sklearn(model, initial_types=types, target_opset=TARGET_OPSET)
     if len(onx.graph.output) != 1:
         raise ValueError(f"expected one output from skl2onnx, got {len(onx.graph.output)}")
     return onx
 
 
-def build(model: FrequencyModel, model_type: ModelType, severity: SeverityParts,
-          pricing: PricingConfig, doc: dict[str, str] | None = None) -> bytes:
-    """Serialized ONNX model with the pricing arithmetic inside."""
-    onx = convert_frequency(model)
-    g = onx.graph
-    g.name = f"quoteflow_{model_type}"  # skl2onnx names it with a random uuid4: bytes differ
-    raw = g.output[0].name
-    del g.output[:]
-    nodes = []
+def _const(g: onnx.GraphProto, name: str, value: np.ndarray) -> str:
+    g.initializer.append(numpy_helper.from_array(value, name=name))
+    return name
+
+
+def _scorer(model: FrequencyModel, model_type: ModelType) -> onnx.ModelProto:
+    """A model whose nodes turn STACKED (float32) into ``stacked_frequency`` (float64)."""
     if model_type == "hist_gradient_boosting":
+        onx = convert_frequency(model, STACKED)
+        del onx.graph.input[:]
+        raw = onx.graph.output[0].name
+        del onx.graph.output[:]
         # skl2onnx emits the raw log-scale score of a Poisson HGB: add the inverse link.
-        nodes.append(helper.make_node("Exp", [raw], ["freq_f32"], name="poisson_link"))
-        raw = "freq_f32"
+        onx.graph.node.extend([
+            helper.make_node("Exp", [raw], ["stacked_f32"], name="poisson_link"),
+            helper.make_node("Cast", ["stacked_f32"], ["stacked_frequency"],
+                             to=TensorProto.DOUBLE)])
+        return onx
+    g = helper.make_graph([], "glm", [], [])
+    coef = np.asarray(model.coef_, dtype=np.float64).reshape(-1, 1)
+    intercept = np.array([[float(model.intercept_)]], dtype=np.float64)
+    g.node.extend([
+        # the same float32 -> float64 cast as scikit-learn's predict on our input
+        helper.make_node("Cast", [STACKED], ["stacked_f64"], to=TensorProto.DOUBLE),
+        helper.make_node("MatMul", ["stacked_f64", _const(g, "glm_coef", coef)], ["eta0"]),
+        helper.make_node("Add", ["eta0", _const(g, "glm_intercept", intercept)], ["eta"]),
+        helper.make_node("Exp", ["eta"], ["stacked_frequency"], name="log_link"),
+    ])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid(d, v)
+                                               for d, v in TARGET_OPSET.items()],
+                             ir_version=IR_VERSION, producer_name="quoteflow")
+
+
+def _variants(g: onnx.GraphProto) -> None:
+    """STACKED = the K + 1 variants of ``features`` (explain.moved_masks), block by block:
+    one broadcast Where over (K + 1, rows, features), then flattened to rows."""
+    masks = explain.moved_masks()
+    m = _const(g, "moved_masks", masks.reshape(len(masks), 1, -1))
+    ref = _const(g, "reference_row", explain.reference_row().reshape(1, 1, -1))
+    axes = _const(g, "leading_axis", np.array([0], dtype=np.int64))
+    flat = _const(g, "rows_by_features", np.array([-1, features.N_FEATURES], dtype=np.int64))
+    g.node.extend([
+        helper.make_node("Unsqueeze", [INPUT, axes], ["features_1nf"]),
+        helper.make_node("Where", [m, "features_1nf", ref], ["variants_knf"]),
+        helper.make_node("Reshape", ["variants_knf", flat], [STACKED]),
+    ])
+
+
+def _explanation(g: onnx.GraphProto) -> None:
+    """frequency, base_frequency and factor_effects from ``stacked_frequency``."""
+    k = len(explain.RATING_FACTORS)
+    shape = _const(g, "variants_by_rows", np.array([k + 1, -1], dtype=np.int64))
+    first = _const(g, "split_first", np.array([1, k], dtype=np.int64))
+    last = _const(g, "split_last", np.array([k, 1], dtype=np.int64))
+    g.node.extend([
+        helper.make_node("Reshape", ["stacked_frequency", shape], ["by_variant"]),
+        helper.make_node("Transpose", ["by_variant"], ["by_row"], perm=[1, 0]),
+        # two Splits rather than four Slices: each node costs microseconds at batch=1
+        helper.make_node("Split", ["by_row", first], ["base_frequency", "moved"], axis=1),
+        helper.make_node("Split", ["by_row", last], ["before", "frequency"], axis=1),
+        helper.make_node("Div", ["moved", "before"], ["factor_effects"]),
+    ])
+
+
+def _pricing(g: onnx.GraphProto, severity: SeverityParts, pricing: PricingConfig) -> None:
     consts = {
-        "attritional_per_claim": np.array([[severity.attritional]], dtype=np.float64),
-        "large_loss_per_claim": np.array([[severity.large_loss]], dtype=np.float64),
-        "loading_factor": np.array([[pricing.loading_factor]], dtype=np.float64),
-        "minimum_premium": np.array([[pricing.minimum_premium]], dtype=np.float64),
+        "attritional_per_claim": severity.attritional,
+        "large_loss_per_claim": severity.large_loss,
+        "loading_factor": pricing.loading_factor,
+        "minimum_premium": pricing.minimum_premium,
     }
-    g.initializer.extend(numpy_helper.from_array(v, name=k) for k, v in consts.items())
-    nodes += [
-        helper.make_node("Cast", [raw], ["freq_f64"], to=TensorProto.DOUBLE),
-        helper.make_node("Reshape", ["freq_f64", "col_shape"], ["frequency"]),
+    for name, v in consts.items():
+        _const(g, name, np.array([[v]], dtype=np.float64))
+    g.node.extend([
         helper.make_node("Shape", ["frequency"], ["rows_shape"]),
         helper.make_node("Expand", ["attritional_per_claim", "rows_shape"],
                          ["attritional_severity"]),
@@ -64,10 +122,26 @@ def build(model: FrequencyModel, model_type: ModelType, severity: SeverityParts,
         helper.make_node("Mul", ["frequency", "severity"], ["pure_premium"]),
         helper.make_node("Mul", ["pure_premium", "loading_factor"], ["loaded_premium"]),
         helper.make_node("Max", ["loaded_premium", "minimum_premium"], ["premium"]),
-    ]
-    g.initializer.append(numpy_helper.from_array(np.array([-1, 1], dtype=np.int64), "col_shape"))
-    g.node.extend(nodes)
-    g.output.extend(helper.make_tensor_value_info(name, TensorProto.DOUBLE, [None, 1])
+    ])
+
+
+def build(model: FrequencyModel, model_type: ModelType, severity: SeverityParts,
+          pricing: PricingConfig, doc: dict[str, str] | None = None) -> bytes:
+    """Serialized ONNX model with the explanation and the pricing arithmetic inside."""
+    onx = _scorer(model, model_type)
+    g = onx.graph
+    g.name = f"quoteflow_{model_type}"  # skl2onnx names it with a random uuid4: bytes differ
+    scoring = list(g.node)
+    del g.node[:]
+    _variants(g)
+    g.node.extend(scoring)
+    _explanation(g)
+    _pricing(g, severity, pricing)
+    g.input.append(helper.make_tensor_value_info(INPUT, TensorProto.FLOAT,
+                                                 [None, features.N_FEATURES]))
+    widths = {name: width for name, width in WIDE_OUTPUTS.items()}
+    g.output.extend(helper.make_tensor_value_info(name, TensorProto.DOUBLE,
+                                                  [None, widths.get(name, 1)])
                     for name in OUTPUTS)
     for key, value in (doc or {}).items():
         onx.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
@@ -76,9 +150,10 @@ def build(model: FrequencyModel, model_type: ModelType, severity: SeverityParts,
 
 
 def run(onnx_bytes: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
-    """All the outputs, flattened, for float32 rows ``x``."""
+    """All the outputs for float32 rows ``x``: one-column outputs flattened."""
     import onnxruntime as ort
 
     sess = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
     values = sess.run(list(OUTPUTS), {INPUT: np.asarray(x, dtype=np.float32)})
-    return {k: np.asarray(v).reshape(-1) for k, v in zip(OUTPUTS, values, strict=True)}
+    return {k: np.asarray(v) if k in WIDE_OUTPUTS else np.asarray(v).reshape(-1)
+            for k, v in zip(OUTPUTS, values, strict=True)}

@@ -11,7 +11,7 @@ reference the ONNX parity check compares the graph with.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import yaml
@@ -39,6 +39,10 @@ class PricingConfig(BaseModel):
     # to it once, in shaping, and the ledger keeps it as that exact decimal
     minor_unit: int = Field(default=2, ge=0, le=4)
     quote_validity_days: int = Field(default=30, ge=1, le=366)
+    # the largest shares of the book a new version may move before its rollout needs an
+    # explicit acceptance (quoteflow dislocation): "over_10" = up or down by over 10%
+    dislocation_limits: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict)
 
     @property
     def loading_factor(self) -> float:

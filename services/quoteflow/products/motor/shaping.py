@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from quoteflow.products.motor.explain import FACTOR_NAMES
+
 
 def loadings(metadata: dict[str, Any]) -> dict[str, float]:
     p = metadata["pricing"]
@@ -43,6 +45,9 @@ def predictions(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> list[di
     premiums = money(out["premium"], metadata)
     return [{"premium": float(premiums[i]), "currency": currency, "breakdown": {
         "expected_frequency": float(out["frequency"][i]),
+        "base_frequency": float(out["base_frequency"][i]),
+        "rating_factors": dict(zip(FACTOR_NAMES, map(float, out["factor_effects"][i]),
+                                   strict=True)),
         "attritional_severity": float(out["attritional_severity"][i]),
         "large_loss_severity": float(out["large_loss_severity"][i]),
         "expected_severity": float(out["severity"][i]),
@@ -56,6 +61,9 @@ def columns(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> dict[str, n
     """The same numbers as ``predictions``, column by column, for a scored book."""
     n = len(out["premium"])
     cols = {"expected_frequency": out["frequency"],
+            "base_frequency": out["base_frequency"],
+            **{f"effect_{name}": out["factor_effects"][:, k]
+               for k, name in enumerate(FACTOR_NAMES)},
             "attritional_severity": out["attritional_severity"],
             "large_loss_severity": out["large_loss_severity"],
             "expected_severity": out["severity"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from quoteflow.actuarial import severity
-from quoteflow.products.motor import features, onnx_graph
+from quoteflow.products.motor import explain, features, onnx_graph
 from quoteflow.products.motor.training import frequency, premiums
 from quoteflow.training import artifact
 
@@ -58,6 +58,7 @@ def build(tm: TrainedModel, result: TrainingResult, deviances: dict[str, float]
         "library_versions": artifact.library_versions(),
         "seed": result.seed,
         "onnx": {"input": onnx_graph.INPUT, "outputs": list(onnx_graph.OUTPUTS)},
+        "explanation": explain.as_metadata(),
     }
     if tm.model_type == "poisson_glm":
         meta["glm"] = {"intercept": float(tm.model.intercept_),

@@ -7,7 +7,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from quoteflow.products.motor import features, onnx_graph
+from quoteflow.products.motor import explain, features, onnx_graph
 from quoteflow.products.motor.pricing import PricingConfig
 from quoteflow.products.motor.training import frequency, loaders, pipeline, synthetic
 from quoteflow.products.motor.training.premiums import SeverityParts
@@ -44,11 +44,13 @@ def test_graph_follows_the_artifact_contract(real_run: pipeline.TrainingResult,
     assert inp.name == "features" and inp.type == "tensor(float)"
     assert inp.shape[1] == features.N_FEATURES
     outs = {o.name: o for o in sess.get_outputs()}
-    assert set(outs) == {"frequency", "attritional_severity", "large_loss_severity",
-                         "severity", "pure_premium", "premium"}
+    assert set(outs) == {"frequency", "base_frequency", "factor_effects",
+                         "attritional_severity", "large_loss_severity", "severity",
+                         "pure_premium", "premium"}
     assert all(o.type == "tensor(double)" for o in outs.values())
-    values = sess.run(None, {"features": real_run.data.x[:3]})
-    assert all(v.shape == (3, 1) for v in values)
+    values = dict(zip(outs, sess.run(None, {"features": real_run.data.x[:3]}), strict=True))
+    assert values.pop("factor_effects").shape == (3, len(explain.FACTOR_NAMES))
+    assert all(v.shape == (3, 1) for v in values.values())
     props = {p.key: p.value for p in onnx.load_from_string(tm.onnx_bytes).metadata_props}
     assert props == {"feature_schema_version": features.FEATURE_SCHEMA_VERSION,
                      "model_type": model_type}
