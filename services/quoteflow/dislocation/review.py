@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -51,11 +52,10 @@ def _shares(change: np.ndarray) -> dict[str, float]:
 
 
 def _level_key(level: Any) -> tuple[int, float, str]:
-    """Numeric levels in numeric order (power 4 before 10), then text."""
-    try:
-        return (0, float(level), "")
-    except (TypeError, ValueError):
-        return (1, 0.0, str(level))
+    """Levels that start with a number in numeric order (power 4 before 10, band
+    51-70 before 101-150), then text."""
+    m = re.match(r"\d+(\.\d+)?", str(level))
+    return (0, float(m.group()), str(level)) if m else (1, 0.0, str(level))
 
 
 def _group(change: np.ndarray, old: np.ndarray, new: np.ndarray, keys: np.ndarray
