@@ -157,3 +157,31 @@ def run(onnx_bytes: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
     values = sess.run(list(OUTPUTS), {INPUT: np.asarray(x, dtype=np.float32)})
     return {k: np.asarray(v) if k in WIDE_OUTPUTS else np.asarray(v).reshape(-1)
             for k, v in zip(OUTPUTS, values, strict=True)}
+
+
+EXPLANATION_NODES = ("features_1nf", "variants_knf", STACKED, "by_variant", "by_row",
+                     "base_frequency", "before", "factor_effects")
+
+
+def without_explanation(onnx_bytes: bytes) -> bytes:
+    """The same artifact scoring each row once, with no explanation outputs: what the
+    explanation costs is the difference (the bench's in-process row measures it)."""
+    onx = onnx.load_from_string(onnx_bytes)
+    g = onx.graph
+    keep = [n for n in g.node if not set(n.output) & set(EXPLANATION_NODES)]
+    for node in keep:
+        node.input[:] = [INPUT if i == STACKED else i for i in node.input]
+    shape = _const(g, "rows_by_one", np.array([-1, 1], dtype=np.int64))
+    at = next(i for i, n in enumerate(keep) if "stacked_frequency" in n.output) + 1
+    keep.insert(at, helper.make_node("Reshape", ["stacked_frequency", shape], ["frequency"]))
+    del g.node[:]
+    g.node.extend(keep)
+    used = {i for n in keep for i in n.input}
+    inits = [t for t in g.initializer if t.name in used]
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    outputs = [o for o in g.output if o.name not in ("base_frequency", "factor_effects")]
+    del g.output[:]
+    g.output.extend(outputs)
+    onnx.checker.check_model(onx, full_check=True)
+    return onx.SerializeToString()

@@ -67,3 +67,22 @@ def test_breakdown_names_each_factor(real_versions: list[ModelVersion],
     assert mv.metadata["explanation"]["reference"] == explain.REFERENCE
     cols = shaping.columns(out, mv.metadata)
     assert {f"effect_{n}" for n in explain.FACTOR_NAMES} <= set(cols)
+
+
+@pytest.mark.parametrize("model_type", ["poisson_glm", "hist_gradient_boosting"])
+def test_the_artifact_without_its_explanation_prices_the_same(
+        real_run: pipeline.TrainingResult, model_type: str) -> None:
+    """What the bench compares to measure the explanation's cost."""
+    tm = next(m for m in real_run.models if m.model_type == model_type)
+    plain = onnx_graph.without_explanation(tm.onnx_bytes)
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(plain, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    assert "factor_effects" not in names and "base_frequency" not in names
+    x = real_run.data.x[:500]
+    got = dict(zip(names, sess.run(None, {"features": x}), strict=True))
+    full = onnx_graph.run(tm.onnx_bytes, x)
+    for name, v in got.items():
+        np.testing.assert_array_equal(v.reshape(-1), full[name], err_msg=name)
+    assert len(plain) < len(tm.onnx_bytes)
