@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from quoteflow.products.motor.contract import QuoteRequest
-from quoteflow.router.policy import parse_document
+from quoteflow.traffic.document import parse_document
 from tests.chart.chartlib import (
     CHART,
     FULLNAME,

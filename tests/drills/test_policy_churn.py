@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from quoteflow.router.policy_file import load_policy_file
+from quoteflow.traffic.document import load_policy_file
 from tests.drills.load import DrillLoad, stack_memory
 from tests.e2e.helpers import TOKEN, get_json, get_text, make_stack, metric_value
 

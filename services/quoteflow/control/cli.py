@@ -22,7 +22,8 @@ from quoteflow.control.targets import (
     PolicyTarget,
     apply_change,
 )
-from quoteflow.router.policy import ALL_MODELS, Policy, PolicyError, parse_policy
+from quoteflow.traffic.document import ALL_MODELS
+from quoteflow.traffic.policy import Policy, PolicyError
 
 
 def target_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -128,10 +129,7 @@ def show(**kw: Any) -> None:
 @change_command
 def set_weight(green: float) -> Callable[[Policy], Policy]:
     """Set Green's share of live traffic (0..100)."""
-    def change(p: Policy) -> Policy:
-        return parse_policy({**p.document(), "green_weight": green, "generation": None},
-                            "traffic set")
-    return change
+    return lambda p: p.with_traffic(green_weight=green, source="traffic set")
 
 
 @traffic.command()
@@ -140,17 +138,14 @@ def set_weight(green: float) -> Callable[[Policy], Policy]:
 @change_command
 def shadow(state: str, sample: float | None) -> Callable[[Policy], Policy]:
     """Turn shadow comparison on or off."""
-    def change(p: Policy) -> Policy:
-        spec = {"enabled": state == "on", "sample": p.shadow.sample if sample is None else sample}
-        return parse_policy({**p.document(), "shadow": spec, "generation": None},
-                            "traffic shadow")
-    return change
+    return lambda p: p.with_traffic(shadow=state == "on", sample=sample,
+                                    source="traffic shadow")
 
 
 def _kill() -> Callable[[Policy], Policy]:
     """Kill switch: Green to 0 and shadow off, on every router of the model
     (`--model all`: of every model in the policy)."""
-    return lambda p: p.killed().model_copy(update={"generation": None})
+    return Policy.killed
 
 
 _kill.all_models = True  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ version is archived by that move) with the rollout's evidence.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -19,21 +20,13 @@ from quoteflow.control.analysis import Evidence, Gates, Query, live_evidence, sh
 from quoteflow.control.rollout_state import RolloutState, StateStore
 from quoteflow.control.targets import PolicyTarget, apply_change
 from quoteflow.registry import Registry
-from quoteflow.router.policy import Policy, parse_policy
+from quoteflow.traffic.policy import Policy
 
 Say = Callable[[str], None]
 
 
 class RolloutError(RuntimeError):
     pass
-
-
-def with_weight(weight: float, shadow: bool) -> Callable[[Policy], Policy]:
-    def change(p: Policy) -> Policy:
-        return parse_policy({**p.document(), "green_weight": weight,
-                             "shadow": {"enabled": shadow, "sample": p.shadow.sample},
-                             "generation": None}, "rollout")
-    return change
 
 
 def new_rollout(registry: Registry, target: PolicyTarget, store: StateStore, model: str,
@@ -81,12 +74,13 @@ class RolloutRunner:
         while not s.finished and s.status != "awaiting_confirmation":
             shadow_phase = s.step_index < 0
             weight = s.current_weight
-            applied = apply_change(self.target, with_weight(weight, shadow=True))
+            applied = apply_change(self.target, functools.partial(
+                Policy.with_traffic, green_weight=weight, shadow=True, source="rollout"))
             label = "shadow (no live traffic)" if shadow_phase else f"step {weight:g}%"
             self.say(f"[{s.id}] {label}: policy generation {applied.generation}, observing "
                      f"for {s.interval_seconds:g}s")
             if not self._wait(s.interval_seconds):
-                return self._rollback("aborted by operator", None, status="aborted")
+                return self.abort("aborted by operator")
             ev = (shadow_evidence if shadow_phase else live_evidence)(
                 self.query, self.gates, round(s.interval_seconds), self.shadow_gates,
                 self.scope)
@@ -136,11 +130,15 @@ class RolloutRunner:
             self.say(f"    {c.gate:<18} value {value:>10}  threshold {limit:>10}  "
                      f"{c.verdict:<4}  {c.note}")
 
+    def abort(self, reason: str) -> RolloutState:
+        """Green to 0 and shadow off now, the candidate archived; the rollout ends
+        ``aborted`` with ``reason``."""
+        return self._rollback(reason, None, status="aborted")
+
     def _rollback(self, reason: str, ev: Evidence | None,
                   status: str = "rolled_back") -> RolloutState:
         s = self.state
-        applied = apply_change(self.target, lambda p: p.killed().model_copy(
-            update={"generation": None}))
+        applied = apply_change(self.target, Policy.killed)
         s.status, s.reason = status, reason
         s.record(step=s.step_index, weight=s.current_weight, decision=status, reason=reason,
                  evidence=ev.as_dict() if ev else None)

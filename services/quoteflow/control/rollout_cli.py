@@ -23,7 +23,7 @@ from quoteflow.control.rollout import (
 from quoteflow.control.rollout_state import ConfigMapState, FileState, StateStore
 from quoteflow.control.targets import ClusterTarget, ControlError
 from quoteflow.registry import Registry, RegistryError
-from quoteflow.router.policy import LEGACY_MODEL, PolicyError
+from quoteflow.traffic.policy import LEGACY_MODEL, PolicyError
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 
@@ -190,5 +190,4 @@ def abort(**kw: Any) -> None:
     """Abort: Green to 0 now; a running `rollout` command stops at its next tick."""
     ctx = Context(kw)
     state = request_abort(ctx.store)
-    runner = ctx.runner(state)
-    runner._rollback(f"aborted by {ctx.actor}", None, status="aborted")
+    ctx.runner(state).abort(f"aborted by {ctx.actor}")

@@ -22,7 +22,8 @@ from typing import Any, Protocol
 import urllib3
 import yaml
 
-from quoteflow.router.policy import LEGACY_MODEL, Policy, parse_document, parse_policy
+from quoteflow.traffic.document import parse_document
+from quoteflow.traffic.policy import LEGACY_MODEL, Policy, parse_policy
 
 
 class ControlError(RuntimeError):
@@ -166,7 +167,7 @@ class ClusterTarget:
         from kubernetes import client
 
         if api_client is None:
-            from quoteflow.router.k8s_watch import default_api_client
+            from quoteflow.traffic.configmap import default_api_client
 
             api_client = default_api_client()
         self.api_client = api_client

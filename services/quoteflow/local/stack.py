@@ -100,8 +100,8 @@ class Stack:
 
     def write_policy(self) -> None:
         """This model's section of the policy file (other models' sections stay)."""
-        from quoteflow.router.policy import parse_policy
-        from quoteflow.router.policy_file import write_policy_file
+        from quoteflow.traffic.document import write_policy_file
+        from quoteflow.traffic.policy import parse_policy
 
         c = self.config
         doc: dict[str, object] = {"blue": {"version": c.blue_version},
@@ -112,8 +112,8 @@ class Stack:
         write_policy_file(c.policy_file, parse_policy(doc, "stack"), c.model_name)
 
     def has_policy(self) -> bool:
-        from quoteflow.router.policy import PolicyError
-        from quoteflow.router.policy_file import load_document
+        from quoteflow.traffic.document import load_document
+        from quoteflow.traffic.policy import PolicyError
 
         try:
             return self.config.model_name in load_document(self.config.policy_file).sections

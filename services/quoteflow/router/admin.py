@@ -22,7 +22,8 @@ from quoteflow.http import (
     json_response,
     read_json_body,
 )
-from quoteflow.router.policy import Policy, PolicyError, PolicyStore, parse_policy
+from quoteflow.traffic.document import PolicyFile
+from quoteflow.traffic.policy import Policy, PolicyError, PolicyStore, parse_policy
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing or wrong bearer token"},
@@ -46,26 +47,23 @@ def check_bearer(request: Request, token: str | None, writable: bool) -> None:
                               "change it there (quoteflow traffic ...)")
 
 
-def admin_router(store: PolicyStore, token: str | None,
-                 persist: Callable[[Policy], None] | None,
+def admin_router(store: PolicyStore, token: str | None, source: PolicyFile | None,
                  status: Callable[[], dict[str, Any]]) -> APIRouter:
-    """``persist`` writes the new policy where it lives (the file); None when it is read-only
-    here (a ConfigMap: change it with `quoteflow traffic`, the router only watches)."""
+    """``source``: the file this router's policy comes from; a change is written there and
+    reaches ``store`` by the file's reload (the one route: see ``quoteflow.traffic``).
+    None when it is read-only here (a ConfigMap: change it with `quoteflow traffic`)."""
     r = APIRouter(prefix="/admin", tags=["admin"])
 
     def authorise(request: Request) -> None:
-        check_bearer(request, token, writable=persist is not None)
+        check_bearer(request, token, writable=source is not None)
 
-    def apply(policy: Policy, source: str) -> Response:
-        if policy.generation is None:
-            policy = policy.model_copy(update={"generation": store.generation + 1})
-        assert persist is not None
+    def apply(policy: Policy, by: str) -> Response:
+        assert source is not None
         try:
-            persist(policy)
+            state = source.write(policy, by)
         except PolicyError as e:  # the shared file holds other models' sections: keep it
             return json_response({"detail": f"policy not changed: {e}"}, 409)
-        store.apply(policy, source)
-        return json_response(store.state.view())
+        return json_response(state.view())
 
     @r.get("/traffic", summary="The running traffic policy, its generation and upstream health")
     async def get_traffic() -> Response:
@@ -96,7 +94,6 @@ def admin_router(store: PolicyStore, token: str | None,
             authorise(request)
         except BadRequest as e:
             return error_response(e)
-        return apply(store.policy.killed().model_copy(update={"generation": None}),
-                     "kill switch")
+        return apply(store.policy.killed(), "kill switch")
 
     return r

@@ -29,13 +29,13 @@ from quoteflow.ledger.settings import make_store
 from quoteflow.ledger.store import LedgerStore
 from quoteflow.router.admin import admin_router
 from quoteflow.router.ledgering import QuoteLedger
-from quoteflow.router.policy import COLORS, PolicyState, PolicyStore
-from quoteflow.router.policy_file import PolicyFileWatcher, load_policy_file
 from quoteflow.router.quotes import Outcome, QuoteService, Rejected, Served
 from quoteflow.router.quotes_api import quotes_router
 from quoteflow.router.settings import Settings
 from quoteflow.router.shadow import ShadowComparer
 from quoteflow.router.upstream import Upstreams
+from quoteflow.traffic.document import PolicyFile, load_policy_file
+from quoteflow.traffic.policy import COLORS, PolicyState, PolicyStore
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = {"Retry-After": "1"}
@@ -70,9 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ledger = (QuoteLedger(ledger_store, product, settings.instance)
               if ledger_store is not None else None)
     service = QuoteService(settings, product, store, upstreams, shadow, ledger)
-    file_watcher = PolicyFileWatcher(settings.policy_file, store, settings.policy_poll_interval)
+    policy_file = PolicyFile(settings.policy_file, store, settings.policy_poll_interval)
 
-    lifespan = _lifespan(settings, store, upstreams, shadow, file_watcher, ledger_store)
+    lifespan = _lifespan(settings, store, upstreams, shadow, policy_file, ledger_store)
 
     app = FastPathAPI(title="quoteflow router", version="1", lifespan=lifespan,
                       description="Public quote API. Splits traffic between the Blue and Green "
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"upstreams": {k: {"ready": v.ready, "version": v.version, "detail": v.detail}
                               for k, v in upstreams.health.items()},
                 "shadow_queue": shadow.queue.qsize(),
-                "policy_file_error": file_watcher.last_error,
+                "policy_file_error": policy_file.last_error,
                 "writable": not settings.k8s_configmap}
 
     app.include_router(probes(readiness))
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
 
     app.include_router(admin_router(store, token,
-                                    None if settings.k8s_configmap else file_watcher.write,
+                                    None if settings.k8s_configmap else policy_file,
                                     status))
 
     _public_route(app, settings, service)
@@ -140,7 +140,7 @@ def _public_route(app: FastPathAPI, settings: Settings, service: QuoteService) -
 
 
 def _lifespan(settings: Settings, store: PolicyStore, upstreams: Upstreams,
-              shadow: ShadowComparer, file_watcher: PolicyFileWatcher,
+              shadow: ShadowComparer, policy_file: PolicyFile,
               ledger: LedgerStore | None
               ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
@@ -156,10 +156,10 @@ def _lifespan(settings: Settings, store: PolicyStore, upstreams: Upstreams,
         store.subscribe(lambda _s: loop.call_soon_threadsafe(
             lambda: loop.create_task(upstreams.check_all())))
         shadow.start()
-        tasks = [asyncio.create_task(file_watcher.run())]
+        tasks = [asyncio.create_task(policy_file.run())]
         watcher = None
         if settings.k8s_configmap:
-            from quoteflow.router.k8s_watch import ConfigMapWatcher
+            from quoteflow.traffic.configmap import ConfigMapWatcher
 
             watcher = ConfigMapWatcher(store, settings.k8s_namespace, settings.k8s_configmap,
                                        settings.k8s_key)

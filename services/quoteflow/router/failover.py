@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from quoteflow.router.policy import Color, Policy
+from quoteflow.traffic.policy import Color, Policy
 
 # Below this much budget left a retry could not answer in time.
 MIN_RETRY_SECONDS = 0.005

@@ -20,13 +20,12 @@ from quoteflow import metrics
 from quoteflow.ledger.outcomes import LedgerUnavailable
 from quoteflow.ledger.record import Reason
 from quoteflow.products.base import Product
-from quoteflow.router.assignment import assign, bucket_of
 from quoteflow.router.failover import first_choice, second_attempt
 from quoteflow.router.ledgering import Pricing, QuoteLedger, RequestKey, public_answer
-from quoteflow.router.policy import Color, PolicyStore
 from quoteflow.router.settings import Settings
 from quoteflow.router.shadow import ShadowComparer, ShadowJob
 from quoteflow.router.upstream import UpstreamError, Upstreams
+from quoteflow.traffic.policy import Color, PolicyStore, assign, bucket_of
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from quoteflow import metrics
 from quoteflow.products.base import Product
-from quoteflow.router.policy import Color
 from quoteflow.router.upstream import UpstreamError, Upstreams
+from quoteflow.traffic.policy import Color
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import orjson
 
 from quoteflow import metrics
 from quoteflow.router.http_client import ClientError, HttpClient
-from quoteflow.router.policy import COLORS, Color, PolicyStore
+from quoteflow.traffic.policy import COLORS, Color, PolicyStore
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from quoteflow.router.failover import MIN_RETRY_SECONDS, first_choice, second_attempt, serves_live
-from quoteflow.router.policy import Color, parse_policy
+from quoteflow.traffic.policy import Color, parse_policy
 
 
 def policy(weight: float, green: bool = True):  # type: ignore[no-untyped-def]

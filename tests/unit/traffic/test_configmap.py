@@ -1,4 +1,4 @@
-"""The router's ConfigMap watch against a stand-in Kubernetes API server.
+"""The ConfigMap source (the router's watch) against a stand-in Kubernetes API server.
 
 No real cluster ran: tests/standin_k8s.py is an HTTP server on 127.0.0.1 that
 speaks the API server's list/watch protocol for ConfigMaps (chunked JSON event
@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client as k8s_client
 
-from quoteflow.router.k8s_watch import ConfigMapWatcher
-from quoteflow.router.policy import PolicyError, parse_policy
+from quoteflow.traffic.configmap import ConfigMapWatcher
+from quoteflow.traffic.policy import Policy, PolicyError, PolicyState, parse_policy
 from tests.standin_k8s import StandInAPI
 
 NS, NAME = "quoteflow", "quoteflow-policy"
@@ -29,23 +29,26 @@ def doc(weight: int, shadow: bool = False) -> str:
 
 
 class FakeStore:
-    """Duck-typed PolicyStore: validates with the real parser, counts generations."""
+    """Duck-typed PolicyStore: records what the watcher applied, counts generations (the
+    watcher validates with the real parser before it applies)."""
+
+    model = "motor"
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.applied: list[tuple[str, str]] = []
+        self.applied: list[tuple[Policy, str]] = []
         self.generation = 0
 
-    def apply_text(self, text: str, source: str) -> object:
-        policy = parse_policy(text, source)  # raises PolicyError like the real store
+    def apply(self, policy: Policy, source: str) -> PolicyState:
         with self.lock:
             self.generation += 1
-            self.applied.append((text, source))
-        return policy
+            self.applied.append((policy, source))
+            return PolicyState(model=self.model, policy=policy, generation=self.generation,
+                               source=source, loaded_at="")
 
     def weights(self) -> list[float]:
         with self.lock:
-            return [parse_policy(t, "x").green_weight for t, _ in self.applied]
+            return [p.green_weight for p, _ in self.applied]
 
 
 @pytest.fixture
@@ -207,7 +210,7 @@ def test_missing_key_is_refused_not_fatal(api: StandInAPI, store: FakeStore,
 
 
 def test_works_with_the_real_policy_store(api: StandInAPI) -> None:
-    from quoteflow.router.policy import PolicyStore
+    from quoteflow.traffic.policy import PolicyStore
 
     real = PolicyStore(parse_policy(doc(0), "boot"), "boot")
     client = k8s_client.ApiClient(k8s_client.Configuration(host=api.url))

@@ -1,10 +1,12 @@
-"""In a cluster: follow the traffic-policy ConfigMap through the Kubernetes API.
+"""In a cluster: follow the traffic-policy ConfigMap through the Kubernetes API; and the
+one Kubernetes client loader (``default_api_client``), which the CLI's ConfigMap writer
+uses too.
 
 The mounted ConfigMap file is the fallback, but the kubelet refreshes mounted
 files only every minute or so; the kill switch has to reach every router replica
 within a second, so each router lists then watches its one ConfigMap
 (``fieldSelector=metadata.name=NAME``) and applies each change through
-``PolicyStore.apply_text``. RBAC grants get/list/watch on that object only.
+``document.apply_text``. RBAC grants get/list/watch on that object only.
 
 Protocol handling, as the API server behaves:
 - list first, then watch from the list's ``resourceVersion`` (no event missed
@@ -25,27 +27,19 @@ import logging
 import random
 import threading
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 
 from quoteflow import metrics
-from quoteflow.router.policy import PolicyError
+from quoteflow.traffic.document import SupportsApply, apply_text
+from quoteflow.traffic.policy import PolicyError
 
 log = logging.getLogger(__name__)
 
 GONE = 410
-
-
-class SupportsApplyText(Protocol):
-    """What the watcher needs from the policy store."""
-
-    @property
-    def generation(self) -> int: ...
-
-    def apply_text(self, text: str, source: str) -> Any: ...
 
 
 def default_api_client() -> k8s_client.ApiClient:
@@ -60,7 +54,7 @@ def default_api_client() -> k8s_client.ApiClient:
 class ConfigMapWatcher:
     """Keeps ``store`` in step with one ConfigMap key, from a daemon thread."""
 
-    def __init__(self, store: SupportsApplyText, namespace: str, name: str,
+    def __init__(self, store: SupportsApply, namespace: str, name: str,
                  key: str = "policy.yaml", api_client: k8s_client.ApiClient | None = None,
                  *, watch_timeout_seconds: int = 300, backoff_initial: float = 0.2,
                  backoff_max: float = 10.0) -> None:
@@ -201,7 +195,7 @@ class ConfigMapWatcher:
             return  # a relist or replay of what we already applied (or already refused)
         self._last_text = text
         try:
-            self.store.apply_text(text, self.source)
+            apply_text(self.store, text, self.source)
         except PolicyError as e:
             self.last_error = str(e)
             metrics.POLICY_RELOAD_ERRORS.inc()

@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from quoteflow.router.policy import (
-    PolicyError,
-    PolicyStore,
+from quoteflow.traffic.document import (
+    PolicyFile,
+    apply_text,
+    load_policy_file,
     parse_document,
-    parse_policy,
     parse_section,
+    write_policy_file,
 )
-from quoteflow.router.policy_file import load_policy_file, write_policy_file
+from quoteflow.traffic.policy import PolicyError, PolicyStore, parse_policy
 
 TWO = """
 models:
@@ -59,10 +60,10 @@ def test_a_missing_section_names_the_ones_there() -> None:
 def test_a_store_runs_its_own_section_and_ignores_the_others() -> None:
     store = PolicyStore(parse_document(TWO, "t").section("claims"), "t", "claims")
     other = TWO.replace("green_weight: 10", "green_weight: 50")
-    assert store.apply_text(other, "reload").green_weight == 0
+    assert apply_text(store, other, "reload").green_weight == 0
     assert store.generation == 1  # the motor section moved; claims' did not
     killed = TWO.replace("shadow: {enabled: true}", "shadow: {enabled: false}")
-    assert not store.apply_text(killed, "reload").shadow.enabled and store.generation == 2
+    assert not apply_text(store, killed, "reload").shadow.enabled and store.generation == 2
     assert store.state.view()["model"] == "claims"
 
 
@@ -119,3 +120,25 @@ def test_a_router_is_not_stopped_by_another_models_bad_section() -> None:
     assert parse_section(bad_motor, "t", "claims").shadow.enabled  # claims reloads
     with pytest.raises(PolicyError, match=r"models\.motor\.green_weight"):
         parse_section(bad_motor, "t", "motor")
+
+
+def test_a_write_reaches_the_store_by_the_files_reload_only(tmp_path: Path) -> None:
+    """The admin API's route: the section is written, the file reloaded at once; the
+    poll that follows finds nothing new, and a hand edit after it is applied as ever."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(TWO)
+    store = PolicyStore(load_policy_file(path, "claims"), str(path), "claims")
+    seen: list[int] = []
+    store.subscribe(lambda s: seen.append(s.generation))
+    source = PolicyFile(path, store, interval=60)
+    state = source.write(store.policy.with_traffic(green_weight=30), "admin api")
+    assert state.generation == 2 and store.policy.green_weight == 30
+    assert state.source == f"{path} (written by the admin api)"
+    assert load_policy_file(path, "claims").generation == 2  # the file holds what runs
+    assert load_policy_file(path, "motor").green_weight == 10  # the other section stays
+    source.check()
+    assert seen == [1, 2] and source.last_error is None
+    path.write_text(path.read_text().replace("green_weight: 30.0", "green_weight: 40"))
+    source.check()
+    assert seen == [1, 2, 3] and store.policy.green_weight == 40
+
