@@ -32,11 +32,11 @@ import pyarrow.parquet as pq
 
 from quoteflow import products
 from quoteflow.batch.job import DEFAULT_CHUNK_ROWS
+from quoteflow.batch.judged import judge
 from quoteflow.batch.reader import open_book
 from quoteflow.batch.scorer import ONNX_BATCH_ROWS, Scorer, load_model
 from quoteflow.batch.writer import PricedWriter
 from quoteflow.bench.procstat import peak_rss_mib
-from quoteflow.products.motor.batch import judge
 from quoteflow.products.motor.book import write_book
 from quoteflow.registry import Registry
 
@@ -45,7 +45,7 @@ def feature_matrix(book: Path, scorer: Scorer) -> np.ndarray:
     today = dt.datetime.now(dt.UTC).date()
     parts = []
     for batch in pq.ParquetFile(book).iter_batches(batch_size=200_000):
-        parts.append(scorer.features(judge(batch, False, today, today)))
+        parts.append(scorer.features(judge(scorer.product, batch, False, today, today)))
     return np.concatenate(parts)
 
 

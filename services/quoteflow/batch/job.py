@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from quoteflow.batch.judged import Judged
+from quoteflow.batch.judged import Judged, judge
 from quoteflow.batch.pipeline import Background, prefetch
 from quoteflow.batch.plot import PremiumStats, headline_edges, render
 from quoteflow.batch.reader import BookError, open_book
@@ -89,7 +89,7 @@ def run(opts: Options, progress: Progress | None = None,
 
     def prepared() -> Iterator[tuple[pa.RecordBatch, Judged, np.ndarray]]:
         for chunk in book.chunks(opts.chunk_rows):
-            judged = scorer.product.judge(chunk, csv, today, opts.quote_date or today)
+            judged = judge(scorer.product, chunk, csv, today, opts.quote_date or today)
             yield chunk, judged, scorer.features(judged)
 
     try:

@@ -3,7 +3,7 @@
 Only the product's request fields (its ``request_model``: the required ones must be
 there) and ``policy_id`` are read; other columns are ignored (a book often carries
 more than a request needs). CSV cells are read as text, because CSV has no types:
-the product's ``judge`` turns each cell into the JSON value a client would send.
+``judged`` turns each cell into the JSON value a client would send.
 """
 
 from __future__ import annotations

@@ -79,6 +79,15 @@ class FieldProblem(NamedTuple):
     message: str
 
 
+class FastPath(NamedTuple):
+    """A product's vectorised reading of a book's chunk (``Product.batch_fast_path``)."""
+
+    plain: np.ndarray  # bool a row: plainly well typed, as the request model would accept it
+    # The product's column batch of every row of the chunk (``columns``' type), nothing
+    # derived from it yet; a row not plain holds any value: the platform overwrites it.
+    columns: Any
+
+
 class RowDerivation(NamedTuple):
     """One request's business-rule problems and, only when there are none, its feature
     row: the float32 values of the vectorised row, as Python floats (``.tolist()``)."""
@@ -127,7 +136,9 @@ class Product(ABC):
     # --- the one feature derivation (training, live, batch) ------------------------
     @abstractmethod
     def columns(self, requests: Sequence[BaseModel], today: dt.date) -> Any:
-        """Validated requests to the product's column batch (vectorised derivation input)."""
+        """Validated requests to the product's column batch (vectorised derivation input):
+        a dataclass of numpy arrays, one a request field, with ``subset(rows)``; ``today``
+        stands for an absent optional date."""
 
     @abstractmethod
     def errors(self, columns: Any, today: dt.date) -> list[FieldProblem]:
@@ -185,15 +196,22 @@ class Product(ABC):
         """Shadow measures (keys: shadow_measures) between Blue's and Green's prediction."""
 
     # --- batch scoring ------------------------------------------------------------------
-    @abstractmethod
-    def judge(self, chunk: Any, csv: bool, today: dt.date, default_date: dt.date) -> Any:
-        """A pyarrow RecordBatch of request rows to a ``batch.judged.Judged``."""
+    def batch_fast_path(self, chunk: Any, csv: bool, default_date: dt.date) -> FastPath | None:
+        """Optional: a book's chunk (a pyarrow RecordBatch of request rows) read at once.
+
+        The platform judges each row as the live API would (batch/judged.py): through
+        ``request_model``, one row at a time. A product with books of millions of rows
+        may recognise the plainly well-typed ones vectorised; only the others then go
+        through the model. A row marked plain must be one the model accepts, with the
+        values ``columns`` would give it. None (the default): every row goes through it.
+        """
+        return None
 
     @abstractmethod
     def batch_columns(self, columns: Any, outputs: dict[str, np.ndarray], x: np.ndarray,
                       metadata: dict[str, Any]) -> dict[str, Any]:
         """Output columns of a scored chunk's priced rows (numpy or pyarrow arrays), in
-        order; ``columns`` is the Judged chunk's column batch. The platform adds the row
+        order; ``columns`` is the judged chunk's column batch. The platform adds the row
         number, the carried id and the model's name, version and sha256."""
 
     # --- training -------------------------------------------------------------------

@@ -112,11 +112,6 @@ class ClaimsProduct(Product):
         return {"agreement": float(primary["decision"] == shadow["decision"]),
                 "probability_shift": shift}
 
-    def judge(self, chunk: Any, csv: bool, today: dt.date, default_date: dt.date) -> Any:
-        from quoteflow.products.claims import batch  # pyarrow: the batch extra only
-
-        return batch.judge(chunk, csv, today, default_date, self.columns)
-
     def batch_columns(self, columns: Any, outputs: dict[str, np.ndarray], x: np.ndarray,
                       metadata: dict[str, Any]) -> dict[str, Any]:
         from quoteflow.products.claims import batch

@@ -1,44 +1,32 @@
-"""Judge each row of a chunk as the live API would judge the same request.
+"""Motor's batch parts: the fast path past ``QuoteRequest`` and the priced columns.
 
-A row stands for the JSON body a client would POST: a cell's file type gives the JSON
-type (a Parquet integer is a JSON number, a Parquet string a JSON string); CSV has no
-types, so a CSV cell that reads as a JSON number is one and anything else is a string.
-An empty cell is an absent field (so a missing required value reads "Field required").
-
-Most rows are plainly well typed: a vectorised check recognises those (dates as
-``date32`` or ``YYYY-MM-DD`` text, integers, known categories, a well-formed key). Any
-other row goes to pydantic through ``QuoteRequest`` itself, one by one, so that its
-message is the live message by construction; rows pydantic accepts rejoin the rest.
-Business rules (``features.quote_errors``) then run vectorised on every typed row.
+The platform judges a book's rows as the live API would (batch/judged.py). Most motor
+rows are plainly well typed, and a book has millions: ``fast_path`` recognises those
+vectorised (dates as ``date32`` or ``YYYY-MM-DD`` text, integers, known categories, a
+well-formed key); any other row goes to pydantic through ``QuoteRequest`` itself, so
+that its message is the live message by construction (tests/unit/batch/test_judged.py
+checks that the fast path never changes a verdict).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import fields
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import ValidationError
 
-from quoteflow.batch.judged import Judged
-from quoteflow.errors import rule_errors, validation_errors
-from quoteflow.products.base import FieldProblem
+from quoteflow.products.base import FastPath
 from quoteflow.products.motor import shaping
-from quoteflow.products.motor.contract import QuoteRequest
-from quoteflow.products.motor.features import AREAS, BRANDS, QuoteColumns, ages_at, quote_errors
+from quoteflow.products.motor.features import AREAS, BRANDS, QuoteColumns, ages_at
 
 DATE_FIELDS = ("driver_birth_date", "vehicle_first_registration_date", "quote_date")
 INT_FIELDS = ("vehicle_power", "bonus_malus")
 CATEGORIES = {"vehicle_brand": BRANDS, "area": AREAS}
-REQUEST_FIELDS = tuple(QuoteRequest.model_fields)
 KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-CSV_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 # Integers with more digits than this may not fit int64: pydantic judges them instead.
 MAX_FAST_INT_DIGITS = 18
 
@@ -108,42 +96,8 @@ def _key_fast(col: pa.Array) -> np.ndarray:
     return _mask(pc.is_null(col))
 
 
-def cell_value(value: Any, csv: bool, field: str) -> Any:
-    """The JSON value a client would send for a cell (None: the field is absent)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if csv and isinstance(value, str) and field in INT_FIELDS and CSV_NUMBER.fullmatch(value):
-        return orjson.loads(value)
-    return value
-
-
-def row_body(batch: pa.RecordBatch, i: int, csv: bool) -> dict[str, Any]:
-    """The request body (only the request's fields, absent when empty) of row ``i``."""
-    body = {}
-    for name in REQUEST_FIELDS:
-        if name in batch.schema.names:
-            v = cell_value(batch.column(name)[i].as_py(), csv, name)
-            if v is not None:
-                body[name] = v
-    return body
-
-
-def _business_errors(problems: list[FieldProblem]) -> dict[int, list[dict[str, Any]]]:
-    # rendered as the live API renders them (errors.rule_errors)
-    by_row: dict[int, list[FieldProblem]] = {}
-    for p in problems:
-        by_row.setdefault(p.row, []).append(p)
-    return {i: rule_errors(ps) for i, ps in by_row.items()}
-
-
-def _typed_fast(batch: pa.RecordBatch, csv: bool, default_quote_date: dt.date
-                ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray],
-                           dict[str, np.ndarray]]:
-    """The plainly well-typed rows (mask) and every column's values, vectorised."""
+def fast_path(batch: pa.RecordBatch, csv: bool, default_quote_date: dt.date) -> FastPath:
+    """The plainly well-typed rows (mask) and every row's columns, vectorised."""
     n = batch.num_rows
     names = batch.schema.names
     fast = np.ones(n, dtype=bool)
@@ -170,49 +124,7 @@ def _typed_fast(batch: pa.RecordBatch, csv: bool, default_quote_date: dt.date
         fast &= ok
     if "customer_key" in names:
         fast &= _key_fast(_plain(batch.column("customer_key")))
-    return fast, dates, ints, cats
-
-
-def judge(batch: pa.RecordBatch, csv: bool, today: dt.date,
-          default_quote_date: dt.date) -> Judged:
-    """Split a chunk into priceable rows and rejects carrying the live API's messages."""
-    n = batch.num_rows
-    fast, dates, ints, cats = _typed_fast(batch, csv, default_quote_date)
-    rejected: dict[int, list[dict[str, Any]]] = {}
-    for i in np.flatnonzero(~fast):  # the uncommon rows: pydantic's own verdict
-        body = row_body(batch, int(i), csv)
-        try:
-            req = QuoteRequest.model_validate_json(orjson.dumps(body))
-        except ValidationError as e:
-            rejected[int(i)] = validation_errors(e)
-            continue
-        for f in DATE_FIELDS:
-            d = getattr(req, f) or default_quote_date
-            dates[f][i] = np.datetime64(d, "D")
-        for f in INT_FIELDS:
-            ints[f][i] = getattr(req, f)
-        for f in CATEGORIES:
-            cats[f][i] = getattr(req, f)
-
-    typed = np.ones(n, dtype=bool)
-    typed[list(rejected)] = False
-    idx = np.flatnonzero(typed)
-    cols = CachedQuoteColumns(
-        driver_birth_date=dates["driver_birth_date"][idx],
-        vehicle_first_registration_date=dates["vehicle_first_registration_date"][idx],
-        quote_date=dates["quote_date"][idx],
-        vehicle_power=ints["vehicle_power"][idx],
-        bonus_malus=ints["bonus_malus"][idx],
-        area=cats["area"][idx],
-        vehicle_brand=cats["vehicle_brand"][idx],
-    )
-    business = _business_errors(quote_errors(cols, np.datetime64(today, "D")))
-    keep = np.ones(len(idx), dtype=bool)
-    for j, errs in business.items():
-        rejected[int(idx[j])] = errs
-        keep[j] = False
-    rows = [(i, row_body(batch, i, csv), rejected[i]) for i in sorted(rejected)]
-    return Judged(idx[keep], cols.subset(keep) if business else cols, rows)
+    return FastPath(fast, CachedQuoteColumns(**dates, **ints, **cats))
 
 
 class CachedQuoteColumns(QuoteColumns):

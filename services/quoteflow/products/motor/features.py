@@ -228,6 +228,9 @@ class QuoteColumns:
     def __len__(self) -> int:
         return len(self.quote_date)
 
+    def subset(self, rows: np.ndarray) -> QuoteColumns:
+        return QuoteColumns(**{k: getattr(self, k)[rows] for k in self.__dataclass_fields__})
+
     # computed once: quote_errors and quote_features both read the ages
     @cached_property
     def driver_age(self) -> np.ndarray:

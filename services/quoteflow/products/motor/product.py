@@ -10,8 +10,21 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from quoteflow.products.base import FieldProblem, Product, Quoted, RowDerivation, ShadowGate
-from quoteflow.products.motor import contract, features, features_one, model_io, shaping
+from quoteflow.products.base import (
+    FastPath,
+    FieldProblem,
+    Product,
+    Quoted,
+    RowDerivation,
+    ShadowGate,
+)
+from quoteflow.products.motor import (
+    contract,
+    features,
+    features_one,
+    model_io,
+    shaping,
+)
 
 
 class MotorProduct(Product):
@@ -94,10 +107,10 @@ class MotorProduct(Product):
     def compare(self, primary: dict[str, Any], shadow: dict[str, Any]) -> dict[str, float]:
         return shaping.compare(primary, shadow)
 
-    def judge(self, chunk: Any, csv: bool, today: dt.date, default_date: dt.date) -> Any:
+    def batch_fast_path(self, chunk: Any, csv: bool, default_date: dt.date) -> FastPath:
         from quoteflow.products.motor import batch  # pyarrow: the batch extra only
 
-        return batch.judge(chunk, csv, today, default_date)
+        return batch.fast_path(chunk, csv, default_date)
 
     def batch_columns(self, columns: Any, outputs: dict[str, np.ndarray], x: np.ndarray,
                       metadata: dict[str, Any]) -> dict[str, Any]:

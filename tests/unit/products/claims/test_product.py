@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from quoteflow.batch.judged import judge
 from quoteflow.products.base import Product
 from quoteflow.products.claims import PRODUCT, generator, model_io
 from quoteflow.products.claims.contract import CLAIM_EXAMPLE, ClaimRequest, TriagePrediction
@@ -110,7 +111,7 @@ def test_judge_rejects_with_the_live_messages_and_batch_matches_live(
         if csv:
             cols = {n: [_as_csv_text(v) for v in vs] for n, vs in cols.items()}
         table = pa.RecordBatch.from_pydict({"row_id": list(range(6)), **cols})
-        judged = PRODUCT.judge(table, csv, TODAY, TODAY)
+        judged = judge(PRODUCT, table, csv, TODAY, TODAY)
         assert judged.ok.tolist() == [0, 2, 4, 5]
         (r1, b1, e1), (r3, _, e3) = judged.rejected
         assert (r1, e1[0]["loc"], e1[0]["msg"]) == (1, ["body", "claimant_age"], msg)
