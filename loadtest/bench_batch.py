@@ -37,7 +37,7 @@ from quoteflow.batch.reader import open_book
 from quoteflow.batch.scorer import ONNX_BATCH_ROWS, Scorer, load_model
 from quoteflow.batch.writer import PricedWriter
 from quoteflow.bench.procstat import peak_rss_mib
-from quoteflow.products.motor.book import write_book
+from quoteflow.products.motor.requests import write_book
 from quoteflow.registry import Registry
 
 

@@ -19,6 +19,7 @@ def run(policies: int, years: int, registry: Path | None, model: str,
         parameter_uncertainty: bool = False) -> list[tuple[str, float, str]]:
     from quoteflow.actuarial import aggregate
     from quoteflow.actuarial.severity_dist import from_metadata
+    from quoteflow.products.motor import requests
     from quoteflow.products.motor.training import pipeline, synthetic
     from quoteflow.simulate.book import book_frequency
 
@@ -34,7 +35,7 @@ def run(policies: int, years: int, registry: Path | None, model: str,
     import pandas as pd
 
     book = work / "book.parquet"
-    pd.DataFrame(synthetic.quote_requests(synthetic.policies(policies, 3), "2025-06-02", 4)
+    pd.DataFrame(requests.from_policies(synthetic.policies(policies, 3), "2025-06-02", 4)
                  ).to_parquet(book, index=False)
     rows: list[tuple[str, float, str]] = []
     t0 = time.perf_counter()

@@ -25,7 +25,7 @@ import os
 
 from locust import FastHttpUser, between, task
 
-from quoteflow.bench.traffic import CustomerPool
+from quoteflow.products.motor.requests import CustomerPool
 
 INVALID_SHARE = float(os.environ.get("QUOTEFLOW_LOCUST_INVALID_SHARE", "0.05"))
 POOL = CustomerPool(int(os.environ.get("QUOTEFLOW_LOCUST_POOL", "5000")))

@@ -14,13 +14,9 @@ from pathlib import Path
 
 SERVICES = Path(__file__).resolve().parents[2] / "services" / "quoteflow"
 PRODUCTS = SERVICES / "products"
-# Platform modules that still import a product by name, each with its reason; issue 25
-# (one request generator per product, used by the bench) removes the bench's, and the
-# desk is the claims product's web app (its move under products/claims is open).
+# Platform modules that still import a product by name, each with its reason: the desk
+# is the claims product's web app (its move under products/claims is open).
 KNOWN = {
-    "bench/onnx_raw.py": "benchmarks motor's graph in process",
-    "bench/traffic.py": "generates motor requests (issue 25: the product's generator)",
-    "bench/workload.py": "the claims example request (issue 25)",
     "desk/claims.py": "the claims desk is claims' web app",
     "desk/triage.py": "the claims desk is claims' web app",
 }

@@ -1,7 +1,9 @@
 """Raw onnxruntime, batch=1, in process: the floor under every serving figure.
 
 Same session options as the inference service (one intra-op thread, sequential,
-all graph optimisations), same feature rows as the load tests.
+all graph optimisations), same feature rows as the load tests. Any product's graph:
+its input and all its outputs are read from the graph (the shipped graphs have just
+the outputs their product's ``model_io`` names, which inference asks for).
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ import time
 
 import numpy as np
 import onnxruntime as ort
-
-from quoteflow.products.motor.model_io import INPUT, OUTPUTS
 
 
 def session(onnx_bytes: bytes) -> ort.InferenceSession:
@@ -27,16 +27,17 @@ def measure(onnx_bytes: bytes, rows: list[list[float]], seconds: float) -> dict[
     """Calls/s and per-call p50/p99 of batch=1 runs cycling through ``rows``."""
     sess = session(onnx_bytes)
     xs = [np.asarray([r], dtype=np.float32) for r in rows]
-    outputs = list(OUTPUTS)
+    (feed,) = (i.name for i in sess.get_inputs())
+    outputs = [o.name for o in sess.get_outputs()]
     for x in xs[:200]:  # warm-up
-        sess.run(outputs, {INPUT: x})
+        sess.run(outputs, {feed: x})
     times: list[float] = []
     cpu0 = time.process_time()
     t_end = time.perf_counter() + seconds
     i = 0
     while time.perf_counter() < t_end:
         t0 = time.perf_counter()
-        sess.run(outputs, {INPUT: xs[i % len(xs)]})
+        sess.run(outputs, {feed: xs[i % len(xs)]})
         times.append(time.perf_counter() - t0)
         i += 1
     cpu = time.process_time() - cpu0

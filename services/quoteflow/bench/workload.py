@@ -1,19 +1,22 @@
 """The bodies each benchmark target receives, all from the same customers.
 
-The chain gets quote requests; the inference hop, nginx and BentoML get the feature
+The requests are the product's own examples (``Product.example_requests``). The chain
+gets quote requests; the inference hop, nginx and BentoML get the feature
 vectors preprocess derives from those same requests, so every row prices the
 same work. Bodies are JSON text, built once (load generators only cycle them).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from quoteflow import products
-from quoteflow.bench.traffic import CustomerPool
 from quoteflow.preprocess.derive import Derived, derive
+from quoteflow.products.base import Product
 
 # In a quote body's customer key, replaced by the load generators with a number unique to
 # the request: the ledger honours a re-quote of the same request by the same customer
@@ -34,31 +37,30 @@ class Workload:
     bento: list[Request]
 
 
-def triage(n: int = 2000) -> list[Request]:
-    """Claims for the triage chain: the contract's example with its own reference (the
-    sticky key) and amount. Triage keeps no ledger: a repeated claim is triaged again."""
-    from quoteflow.products.claims.contract import CLAIM_EXAMPLE
+def requests(product: Product, n: int, seed: int) -> list[tuple[dict[str, Any], str]]:
+    """(body, key) of the product's ``n`` example requests: the key is the body's sticky
+    field (a customer, a claim), or a number of its own for an anonymous client."""
+    return [(body, str(body.get(product.sticky_field) or f"anon-{i}"))
+            for i, body in enumerate(product.example_requests(n, seed))]
 
-    out = []
-    for i in range(n):
-        ref = f"CLM-2026-{i:06d}"
-        body = {**CLAIM_EXAMPLE, "claim_reference": ref, "claimed_amount": 500 + (i * 37) % 14000}
-        out.append(Request(orjson.dumps(body).decode(), ref))
-    return out
+
+def triage(n: int = 2000, seed: int = 11) -> list[Request]:
+    """Claims for the triage chain, the claims product's examples. Triage keeps no ledger:
+    a repeated claim is triaged again."""
+    return [Request(orjson.dumps(body).decode(), key)
+            for body, key in requests(products.get("claims"), n, seed)]
 
 
 def build(n: int = 2000, seed: int = 11) -> Workload:
-    pool = CustomerPool(seed=seed)
     motor = products.get("motor")  # the benchmark prices motor quotes
+    at = dt.datetime.now(dt.UTC).date()
     quotes, predicts, bento = [], [], []
-    for i in range(n):
-        q = pool.quote()
-        key = str(q.get("customer_key") or f"anon-{i}")
-        outcome = derive(motor, orjson.dumps(q), pool.at)
-        assert isinstance(outcome, Derived), outcome  # the pool only draws valid customers
+    for q, key in requests(motor, n, seed):
+        outcome = derive(motor, orjson.dumps(q), at)
+        assert isinstance(outcome, Derived), outcome  # the examples are valid requests
         f = outcome.body
-        if "customer_key" in q:
-            q = {**q, "customer_key": f"{q['customer_key']}-{UNIQUE}"}
+        if motor.sticky_field in q:
+            q = {**q, motor.sticky_field: f"{q[motor.sticky_field]}-{UNIQUE}"}
         quotes.append(Request(orjson.dumps(q).decode(), key))
         predicts.append(Request(orjson.dumps({"schema_version": f["schema_version"],
                                               "features": [f["features"]]}).decode(), key))

@@ -214,6 +214,12 @@ class Product(ABC):
         order; ``columns`` is the judged chunk's column batch. The platform adds the row
         number, the carried id and the model's name, version and sha256."""
 
+    # --- examples -------------------------------------------------------------------
+    @abstractmethod
+    def example_requests(self, n: int, seed: int) -> list[dict[str, Any]]:
+        """``n`` request bodies (JSON values) as clients send them, seeded, valid today
+        (UTC): what the benchmark sends. A sticky key may repeat, as a returning client's."""
+
     # --- training -------------------------------------------------------------------
     @abstractmethod
     def train_and_register(self, registry_dir: Any, **options: Any) -> list[Any]:

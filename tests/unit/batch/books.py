@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from quoteflow.products.motor.book import book_table
+from quoteflow.products.motor.requests import book_table
 
 QUOTE_DATE = dt.date(2026, 6, 1)
 GOOD = {"driver_birth_date": "1985-04-12", "vehicle_first_registration_date": "2019-09-01",

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from quoteflow import products
 from quoteflow.batch.reader import open_book
-from quoteflow.products.motor.book import book_table
+from quoteflow.products.motor.requests import book_table
 
 from .books import QUOTE_DATE
 

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from quoteflow.actuarial import aggregate
 from quoteflow.actuarial.severity_dist import from_metadata
 from quoteflow.cli import main
+from quoteflow.products.motor import requests
 from quoteflow.products.motor.training import pipeline, synthetic
 from quoteflow.registry import ModelVersion
 from quoteflow.simulate.book import book_frequency
@@ -28,7 +29,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[ModelV
         claims=synthetic.write(synthetic.claims(800, 2), d / "c.csv"),
         cpi=synthetic.write(synthetic.cpi_table((2015, 2024)), d / "cpi.csv"),
         base_year=2024, name="sim")
-    book = pd.DataFrame(synthetic.quote_requests(synthetic.policies(2000, 3), "2025-06-02", 4))
+    book = pd.DataFrame(requests.from_policies(synthetic.policies(2000, 3), "2025-06-02", 4))
     book.loc[0, "bonus_malus"] = 10  # one row the live API refuses
     path = d / "book.csv"
     book.to_csv(path, index=False)

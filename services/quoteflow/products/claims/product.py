@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from quoteflow.products.base import FieldProblem, Product, ShadowGate
-from quoteflow.products.claims import contract, features, model_io, reasons
+from quoteflow.products.claims import contract, features, generator, model_io, reasons
 
 _DATES = ("policy_start_date", "incident_date", "report_date")
 _COLUMN_TYPES: dict[str, Any] = {
@@ -118,6 +118,10 @@ class ClaimsProduct(Product):
 
         rows = self.shape(outputs, x, metadata)
         return batch.scored_columns(outputs, [r["reasons"] for r in rows])
+
+    def example_requests(self, n: int, seed: int) -> list[dict[str, Any]]:
+        today = dt.datetime.now(dt.UTC).date()
+        return generator.generate(n, seed, as_of=today).requests(range(n))
 
     def train_and_register(self, registry_dir: Any, **options: Any) -> list[Any]:
         from quoteflow.products.claims.training import train_and_register  # training extra

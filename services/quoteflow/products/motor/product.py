@@ -23,6 +23,7 @@ from quoteflow.products.motor import (
     features,
     features_one,
     model_io,
+    requests,
     shaping,
 )
 
@@ -117,6 +118,10 @@ class MotorProduct(Product):
         from quoteflow.products.motor import batch
 
         return batch.scored_columns(columns, outputs, metadata)
+
+    def example_requests(self, n: int, seed: int) -> list[dict[str, Any]]:
+        pool = requests.CustomerPool(seed=seed)
+        return [pool.quote() for _ in range(n)]
 
     def train_and_register(self, registry_dir: Any, **options: Any) -> list[Any]:
         from quoteflow.products.motor.training.pipeline import (

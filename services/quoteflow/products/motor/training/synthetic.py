@@ -4,7 +4,8 @@ Frequency: Poisson with log-rate ``TRUE_INTERCEPT + design_matrix @ TRUE_COEFFIC
 on the feature schema (the GLM's own form, so a GLM fit must recover it). Severity: a
 known distribution (lognormal by default). Frames follow schema.py, so the same
 loaders, filters and models run on them; ``write`` saves them as CSV or Parquet for
-load tests and CLI runs.
+load tests and CLI runs. The quote requests of these policies are the product's
+generator's (``requests.from_policies``).
 """
 
 from __future__ import annotations
@@ -82,33 +83,6 @@ def claims(n: int, seed: int, truth: Truth | None = None,
     span = (np.datetime64(f"{years[1] + 1}-01-01") - first).astype(int)
     dates = first + rng.integers(0, span, n).astype("timedelta64[D]")
     return pd.DataFrame({"accident_date": dates.astype(str), "amount": np.maximum(amounts, 0.01)})
-
-
-def _dates_of_age(ages: np.ndarray, at: np.datetime64, rng: np.random.Generator) -> np.ndarray:
-    """Dates exactly ``ages`` completed years before ``at`` (never 29 Feb for ``at``)."""
-    y, m, d = features.split_dates(np.array([at]))
-    year = y[0] - np.asarray(ages, dtype=np.int64) - 1
-    # the anniversary a year too early, then 1..364 days later: completed years == ages
-    anniversary = np.array([f"{yy:04d}-{m[0]:02d}-{d[0]:02d}" for yy in year],
-                           dtype="datetime64[D]")
-    return anniversary + rng.integers(1, 365, len(year)).astype("timedelta64[D]")
-
-
-def quote_requests(frame: pd.DataFrame, quote_date: str, seed: int) -> list[dict[str, object]]:
-    """``POST /v1/quote`` bodies for the policies in ``frame`` (load tests): dates chosen
-    so that the preprocess service derives exactly the frame's DrivAge and VehAge."""
-    at = np.datetime64(quote_date, "D")
-    if str(at)[5:] == "02-29":
-        raise ValueError("pick a quote date other than 29 February")
-    rng = np.random.default_rng(seed)
-    born = _dates_of_age(frame["DrivAge"].to_numpy(), at, rng).astype(str)
-    registered = _dates_of_age(frame["VehAge"].to_numpy(), at, rng).astype(str)
-    return [{"driver_birth_date": born[i], "vehicle_first_registration_date": registered[i],
-             "vehicle_power": int(frame["VehPower"].iat[i]),
-             "vehicle_brand": str(frame["VehBrand"].iat[i]), "area": str(frame["Area"].iat[i]),
-             "bonus_malus": int(frame["BonusMalus"].iat[i]),
-             "customer_key": f"synthetic-{seed}-{i}", "quote_date": quote_date}
-            for i in range(len(frame))]
 
 
 def write(frame: pd.DataFrame, path: Path) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from quoteflow.products.motor import features
+from quoteflow.products.motor import features, requests
 from quoteflow.products.motor.contract import QuoteRequest
 from quoteflow.products.motor.training import loaders, synthetic
 
@@ -28,9 +28,9 @@ def test_claims_are_seeded_and_valid() -> None:
     assert set(v["accident_year"]) == {2018, 2019, 2020} and (v["amount"] > 0).all()
 
 
-def test_quote_requests_derive_the_same_features_as_the_policies() -> None:
+def test_their_quote_requests_derive_the_same_features_as_the_policies() -> None:
     frame = synthetic.policies(3000, seed=6)
-    bodies = synthetic.quote_requests(frame, "2026-03-01", seed=6)
+    bodies = requests.from_policies(frame, "2026-03-01", seed=6)
     reqs = [QuoteRequest.model_validate(b) for b in bodies]
     q = features.QuoteColumns(
         driver_birth_date=np.array([r.driver_birth_date for r in reqs], dtype="datetime64[D]"),
