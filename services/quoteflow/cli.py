@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
                  "Aggregate annual loss of a book by Monte Carlo (VaR, TVaR)."),
     "validate-config": ("quoteflow.training.cli", "validate_config", "(base)",
                         "Print the merged per-environment configuration, or every error."),
+    "dislocation": ("quoteflow.dislocation.cli", "dislocation", "batch",
+                    "Reprice a book on a candidate version: who moves, by how much."),
     "desk": ("quoteflow.desk.cli", "desk", "desk",
              "The claims desk web app: serve it, add users, export reviewer decisions."),
     "bench": ("quoteflow.bench.cli", "bench", "dev",

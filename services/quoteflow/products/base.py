@@ -214,6 +214,18 @@ class Product(ABC):
         order; ``columns`` is the judged chunk's column batch. The platform adds the row
         number, the carried id and the model's name, version and sha256."""
 
+    # --- tariff governance ----------------------------------------------------------
+    def segments(self, book: Any, quote_dates: Any) -> dict[str, np.ndarray]:
+        """Each book row's level of every rating factor, as text: the segments of a
+        dislocation review. ``book``: the rows' request fields; none by default."""
+        return {}
+
+    def dislocation_limits(self, metadata: dict[str, Any]) -> dict[str, float]:
+        """The largest shares of a book a new version may move before its rollout needs
+        an explicit acceptance (keys as ``dislocation.review``'s shares: ``over_10``,
+        ``up_25``, ...), from the new version's metadata; none by default."""
+        return {}
+
     # --- examples -------------------------------------------------------------------
     @abstractmethod
     def example_requests(self, n: int, seed: int) -> list[dict[str, Any]]:

@@ -119,6 +119,14 @@ class MotorProduct(Product):
 
         return batch.scored_columns(columns, outputs, metadata)
 
+    def segments(self, book: Any, quote_dates: Any) -> dict[str, np.ndarray]:
+        from quoteflow.products.motor import segments
+
+        return segments.segments(book, quote_dates)
+
+    def dislocation_limits(self, metadata: dict[str, Any]) -> dict[str, float]:
+        return dict(metadata.get("pricing", {}).get("dislocation_limits", {}))
+
     def example_requests(self, n: int, seed: int) -> list[dict[str, Any]]:
         pool = requests.CustomerPool(seed=seed)
         return [pool.quote() for _ in range(n)]
