@@ -53,7 +53,8 @@ def traffic(st: Stack, *args: str) -> None:
     subprocess.run([sys.executable, "-m", "quoteflow.cli", "traffic", *args,
                     "--router", st.config.url("router"), "--token-file", str(token)],
                    check=True, capture_output=True, timeout=60,
-                   env={k: v for k, v in os.environ.items() if k != "QUOTEFLOW_ADMIN_TOKEN"})
+                   env={k: v for k, v in os.environ.items()
+                        if k not in ("QUOTEFLOW_CLI_ADMIN_TOKEN", "QUOTEFLOW_ADMIN_TOKEN")})
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

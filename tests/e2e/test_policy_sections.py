@@ -35,7 +35,7 @@ def pair(trained_registry: Path, claims_registry: Path, tmp_path: Path) -> Itera
 
 def traffic(pair: Pair, *args: str) -> subprocess.CompletedProcess[str]:
     routers = [a for st in pair for a in ("--router", st.config.url("router"))]
-    env = {**os.environ, "QUOTEFLOW_ADMIN_TOKEN": TOKEN}
+    env = {**os.environ, "QUOTEFLOW_CLI_ADMIN_TOKEN": TOKEN}
     return subprocess.run([sys.executable, "-m", "quoteflow.cli", "traffic", *args, *routers],
                           env=env, capture_output=True, text=True, timeout=60)
 
@@ -100,6 +100,6 @@ def test_a_router_that_is_down_does_not_stop_another_models_kill(pair: Pair) -> 
     assert not view(pair[1])["policy"]["shadow"]["enabled"]
     alone = subprocess.run([sys.executable, "-m", "quoteflow.cli", "traffic", "kill",
                             "--model", "claims", "--router", dead],
-                           env={**os.environ, "QUOTEFLOW_ADMIN_TOKEN": TOKEN},
+                           env={**os.environ, "QUOTEFLOW_CLI_ADMIN_TOKEN": TOKEN},
                            capture_output=True, text=True, timeout=60)
     assert alone.returncode != 0 and "unreachable" in alone.stderr, alone.stderr

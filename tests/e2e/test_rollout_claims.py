@@ -65,7 +65,7 @@ def rollout(st: Stack, prom: PrometheusProcess, registry: Path, *args: str
            "--router", st.config.url("router"), "--prometheus", prom.url,
            "--registry", str(registry), "--state", str(st.config.workdir / "rollout.json"),
            "--actor", "sre-test"]
-    env = {**os.environ, "QUOTEFLOW_ADMIN_TOKEN": TOKEN}
+    env = {**os.environ, "QUOTEFLOW_CLI_ADMIN_TOKEN": TOKEN}
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
 
 

@@ -105,7 +105,7 @@ def test_killed_green_costs_no_quote_and_comes_back(trained_registry: Path,
     triage = f"http://127.0.0.1:{port + 4}"
     registry = both_products(trained_registry, claims_registry, tmp_path / "registry")
     out = (tmp_path / "up.out").open("w+b")
-    env = {**os.environ, "QUOTEFLOW_ADMIN_TOKEN": "t"}
+    env = {**os.environ, "QUOTEFLOW_CLI_ADMIN_TOKEN": "t"}
     up = subprocess.Popen([sys.executable, "-m", "quoteflow.cli", "up", "--registry",
                            str(registry), "--workdir", str(tmp_path / "run"),
                            "--port", str(port), "--green-weight", "50"],

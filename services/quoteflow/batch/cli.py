@@ -11,13 +11,12 @@ from quoteflow.batch.job import DEFAULT_CHUNK_ROWS, Options, Summary, run
 from quoteflow.batch.plot import default_plot_path
 from quoteflow.batch.reader import BookError
 from quoteflow.batch.scorer import ModelLoadError
-from quoteflow.cli_options import registry_option
+from quoteflow.cli_options import model_ref_option, registry_option
 from quoteflow.registry import RegistryError
 
 
 @click.command("score")
-@click.option("--model", "model_ref", required=True, metavar="NAME[:VERSION|@STAGE]",
-              help="model to price with: latest version, a version, or the latest in a stage")
+@model_ref_option("model to price with: latest version, a version, or the latest in a stage")
 @click.option("--input", "input_path", required=True, type=click.Path(path_type=Path),
               help="the book: .parquet or .csv with the quote request's fields")
 @click.option("--output", "output_path", required=True, type=click.Path(path_type=Path),

@@ -12,6 +12,7 @@ from quoteflow.cli_options import (
     model_option,
     read_admin_token,
     read_router_urls,
+    router_option,
     token_file_option,
 )
 from quoteflow.control.targets import (
@@ -30,10 +31,7 @@ def target_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Which model's policy, and where it lives: local routers (default) or a cluster."""
     options = [
         model_option(help="the model whose section of the traffic policy to use"),
-        click.option("--router", "routers", multiple=True, envvar="QUOTEFLOW_ROUTER_URLS",
-                     help="router base URL (repeat for several local replicas and models) "
-                          "[default: the routers `quoteflow up` runs, else "
-                          "http://127.0.0.1:8000]"),
+        router_option,
         token_file_option,
         click.option("--kube", is_flag=True,
                      help="change the policy ConfigMap through the Kubernetes API "

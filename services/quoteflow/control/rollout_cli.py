@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import re
 from pathlib import Path
@@ -10,7 +9,12 @@ from typing import Any
 
 import click
 
-from quoteflow.cli_options import DEFAULT_WORKDIR, registry_option
+from quoteflow.cli_options import (
+    DEFAULT_WORKDIR,
+    actor_option,
+    prometheus_option,
+    registry_option,
+)
 from quoteflow.control.analysis import Gates, prometheus_query
 from quoteflow.control.cli import make_target, target_options
 from quoteflow.control.rollout import (
@@ -39,12 +43,11 @@ def parse_duration(text: str) -> float:
 def rollout_options(f: Any) -> Any:
     for option in reversed([
         registry_option,
-        click.option("--prometheus", "prometheus_url", envvar="QUOTEFLOW_PROMETHEUS_URL",
-                     default="http://127.0.0.1:9090", show_default=True),
+        prometheus_option,
         click.option("--state", "state_file", default=None, type=click.Path(path_type=Path),
                      help="local mode: where the rollout state is kept [default: "
                           "var/run/rollout.json for motor, var/run/rollout-MODEL.json else]"),
-        click.option("--actor", default=getpass.getuser, show_default="current user"),
+        actor_option("who runs the rollout (recorded with each registry move)"),
         click.option("--hold-timeout", type=str, default=None,
                      help="stop waiting (state kept) after holding this long, e.g. 10m"),
     ]):

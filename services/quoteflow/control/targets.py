@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import urllib3
 import yaml
 
+from quoteflow.cli_options import ADMIN_TOKEN_ENV
 from quoteflow.traffic.document import parse_document
 from quoteflow.traffic.policy import LEGACY_MODEL, Policy, parse_policy
 
@@ -135,8 +136,8 @@ class LocalTarget:
 
     def write(self, policy: Policy) -> int:
         if not self.token:
-            raise ControlError("an admin token is needed to change traffic: set "
-                               "QUOTEFLOW_ADMIN_TOKEN or pass --token-file")
+            raise ControlError(f"an admin token is needed to change traffic: set "
+                               f"{ADMIN_TOKEN_ENV} or pass --token-file")
         body = dict(policy.document())
         body.pop("generation", None)
         r = self.http.request("PUT", self.urls[0] + "/admin/traffic", body=json.dumps(body),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from pathlib import Path
 
 import click
 
-from quoteflow.cli_options import registry_option
+from quoteflow.cli_options import actor_option, registry_option
 from quoteflow.registry.store import Registry, RegistryError
 
 
@@ -112,17 +110,7 @@ def show(ctx: click.Context, ref: str, verify: bool) -> None:
         click.echo(f"    {e['time']}  {e['from']} -> {e['to']}  by {e['actor']}: {e['reason']}")
 
 
-def _default_actor() -> str:
-    # $USER, else the login name of this process (containers often lack $USER)
-    try:
-        return os.environ.get("USER") or getpass.getuser()
-    except (KeyError, OSError):
-        return ""
-
-
-def _actor_option(f):  # type: ignore[no-untyped-def]
-    return click.option("--actor", default=_default_actor, show_default="$USER",
-                        help="who makes the move (recorded in the audit trail)")(f)
+_actor_option = actor_option("who makes the move (recorded in the audit trail)")
 
 
 @models.command()

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from quoteflow.cli_options import model_ref_option, registry_option
 from quoteflow.registry import RegistryError
 
 
@@ -16,8 +17,7 @@ def _money(v: float) -> str:
 
 
 @click.command("simulate")
-@click.option("--model", "model_ref", required=True, metavar="NAME[:VERSION|@STAGE]",
-              help="registered model: its frequency graph and its severity metadata")
+@model_ref_option("registered model: its frequency graph and its severity metadata")
 @click.option("--book", "book_path", type=click.Path(path_type=Path),
               help="the book: .parquet or .csv of quote requests (one policy-year a row)")
 @click.option("--years", type=click.IntRange(min=1), default=10_000, show_default=True,
@@ -29,9 +29,7 @@ def _money(v: float) -> str:
               help="instead of a book: draw this many single claims from the severity")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path),
               help="PNG of the simulated distribution [default: none]")
-@click.option("--registry", "registry_dir", type=click.Path(path_type=Path),
-              envvar="QUOTEFLOW_REGISTRY_DIR", default=Path("var/registry"), show_default=True,
-              help="model registry folder (env QUOTEFLOW_REGISTRY_DIR)")
+@registry_option
 def simulate(model_ref: str, book_path: Path | None, years: int, seed: int,
              parameter_uncertainty: bool, n_claims: int | None, plot_path: Path | None,
              registry_dir: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from quoteflow import products
-from quoteflow.cli_options import registry_option
+from quoteflow.cli_options import actor_option, registry_option
 from quoteflow.registry import RegistryError
 
 
@@ -65,8 +65,7 @@ def validate_config(product: str, env: str | None) -> None:
 @click.option("--stage", type=click.Choice(["Staging"]),
               help="also move the new versions to Staging (never Production: promote "
                    "with `quoteflow models promote`)")
-@click.option("--actor", envvar="USER", default="quoteflow-train", show_default="$USER",
-              help="who the Staging move is recorded as")
+@actor_option("who the Staging move is recorded as")
 @_with_product_options
 def train(product: str, mlflow_uri: str | None, registry_dir: Path, seed: int,
           name: str | None, stage: str | None, actor: str, **product_options: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from quoteflow.cli_options import default_actor
 from quoteflow.products.claims import decision, evaluate, explain, generator, model_io, plots
 from quoteflow.products.claims import features as F
 from quoteflow.products.claims.decision import ClaimsConfig
@@ -170,7 +171,7 @@ def train(seed: int = DEFAULT_SEED, config: Path | None = None,
 
 
 def register(result: TrainingResult, registry: Any, name: str = DEFAULT_NAME,
-             to_staging: bool = False, actor: str = "quoteflow-train") -> list[Any]:
+             to_staging: bool = False, actor: str | None = None) -> list[Any]:
     """One registry version a model, the logistic regression first."""
     from quoteflow.products.claims import artifact
 
@@ -179,14 +180,15 @@ def register(result: TrainingResult, registry: Any, name: str = DEFAULT_NAME,
         meta, files = artifact.contents(tm, result.data, result.bayes, result.comparison)
         mv = registry.register(name, tm.onnx_bytes, meta, extra_files=files)
         if to_staging:
-            registry.move(name, mv.version, "Staging", actor, "trained by quoteflow train")
+            registry.move(name, mv.version, "Staging", actor or default_actor(),
+                          "trained by quoteflow train")
         versions.append(mv)
     return versions
 
 
 def train_and_register(registry_dir: Path | str, *, seed: int = DEFAULT_SEED,
                        config: Path | None = None, name: str = DEFAULT_NAME,
-                       to_staging: bool = False, actor: str = "quoteflow-train",
+                       to_staging: bool = False, actor: str | None = None,
                        mlflow_uri: str | None = None, progress: Progress | None = None,
                        ) -> list[Any]:
     """Train both families, register one version each, log them to MLflow if asked."""

@@ -9,7 +9,6 @@ exactly the served artifact.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import pandas as pd
 
 from quoteflow.actuarial import severity
 from quoteflow.actuarial.inflation import CpiTable, IndexingSummary, MissingIndex, index_amounts
+from quoteflow.cli_options import default_actor
 from quoteflow.products.motor import features, onnx_graph
 from quoteflow.products.motor.pricing import PricingConfig
 from quoteflow.products.motor.training import (
@@ -220,10 +220,6 @@ def register(result: TrainingResult, registry: Registry, name: str = DEFAULT_NAM
         extra = {"report.md": text.encode(), **result.plots}
         versions.append(registry.register(name, tm.onnx_bytes, tm.metadata, extra_files=extra))
     return versions
-
-
-def default_actor() -> str:
-    return os.environ.get("USER") or os.environ.get("LOGNAME") or "quoteflow-train"
 
 
 def train_and_register(registry_dir: Path | str, *, policies: Path | None = None,
