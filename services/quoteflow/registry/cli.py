@@ -107,7 +107,8 @@ def show(ctx: click.Context, ref: str, verify: bool) -> None:
     history = [e for e in reg.audit(mv.name) if e["version"] == mv.version]
     click.echo("  history" + ("" if history else "        (no stage moves)"))
     for e in history:
-        click.echo(f"    {e['time']}  {e['from']} -> {e['to']}  by {e['actor']}: {e['reason']}")
+        what = f"{e['from']} -> {e['to']}" if "to" in e else e.get("event", "?")
+        click.echo(f"    {e['time']}  {what}  by {e['actor']}: {e['reason']}")
 
 
 _actor_option = actor_option("who makes the move (recorded in the audit trail)")

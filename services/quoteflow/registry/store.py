@@ -198,8 +198,23 @@ class Registry:
     def stages(self, name: str) -> dict[str, str]:
         state = {v: "None" for v in self.versions(name)}
         for event in self.audit(name):
-            state[event["version"]] = event["to"]
+            if "to" in event:  # a stage move; other events (sign-offs) move nothing
+                state[event["version"]] = event["to"]
         return state
+
+    def record(self, name: str, version: str, event: str, actor: str, reason: str,
+               evidence: dict[str, Any]) -> dict[str, Any]:
+        """Write an event other than a stage move in the audit trail (a sign-off)."""
+        if not actor.strip() or not reason.strip():
+            raise StageError(f"{event} needs an actor and a reason")
+        self.get(name, version)  # exists
+        e = {"time": _now(), "model": name, "version": str(version), "event": event,
+             "actor": actor, "reason": reason, "evidence": evidence}
+        with self._lock(name), (self.root / name / "audit.jsonl").open("a") as f:
+            f.write(json.dumps(e, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        return e
 
     def stage_of(self, name: str, version: str) -> str:
         return self.stages(name).get(str(version), "None")
