@@ -26,6 +26,7 @@ from quoteflow.products.motor.training.premiums import SeverityParts
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 IR_VERSION = 8  # what opset 17 needs; onnxruntime reads it
 STACKED = "stacked_features"  # the K + 1 variants of every row, one block per variant
+VARIANT_BLOCK = 8  # variants a row is scored in: a whole number of SIMD blocks
 
 
 def convert_frequency(model: FrequencyModel, input_name: str = INPUT) -> onnx.ModelProto:
@@ -72,10 +73,20 @@ def _scorer(model: FrequencyModel, model_type: ModelType) -> onnx.ModelProto:
                              ir_version=IR_VERSION, producer_name="quoteflow")
 
 
-def _variants(g: onnx.GraphProto) -> None:
-    """STACKED = the K + 1 variants of ``features`` (explain.moved_masks), block by block:
-    one broadcast Where over (K + 1, rows, features), then flattened to rows."""
+def padded_masks() -> np.ndarray:
+    """explain.moved_masks, padded with copies of the last (every factor moved) to a
+    multiple of VARIANT_BLOCK rows: the float64 Exp runs SIMD over whole blocks and a
+    scalar loop on a ragged tail, whose last bits differ, and a row's price must not
+    depend on the batch it is scored in (tests/unit/batch/test_batch_invariance.py)."""
     masks = explain.moved_masks()
+    pad = -len(masks) % VARIANT_BLOCK
+    return np.concatenate([masks, np.repeat(masks[-1:], pad, axis=0)])
+
+
+def _variants(g: onnx.GraphProto) -> None:
+    """STACKED = the variants of ``features`` (padded_masks), block by block: one
+    broadcast Where over (variants, rows, features), then flattened to rows."""
+    masks = padded_masks()
     m = _const(g, "moved_masks", masks.reshape(len(masks), 1, -1))
     ref = _const(g, "reference_row", explain.reference_row().reshape(1, 1, -1))
     axes = _const(g, "leading_axis", np.array([0], dtype=np.int64))
@@ -90,15 +101,18 @@ def _variants(g: onnx.GraphProto) -> None:
 def _explanation(g: onnx.GraphProto) -> None:
     """frequency, base_frequency and factor_effects from ``stacked_frequency``."""
     k = len(explain.RATING_FACTORS)
-    shape = _const(g, "variants_by_rows", np.array([k + 1, -1], dtype=np.int64))
-    first = _const(g, "split_first", np.array([1, k], dtype=np.int64))
-    last = _const(g, "split_last", np.array([k, 1], dtype=np.int64))
+    pad = len(padded_masks()) - (k + 1)
+    shape = _const(g, "variants_by_rows", np.array([k + 1 + pad, -1], dtype=np.int64))
+    first = _const(g, "split_first", np.array([1, k, pad], dtype=np.int64))
+    last = _const(g, "split_last", np.array([k, 1, pad], dtype=np.int64))
     g.node.extend([
         helper.make_node("Reshape", ["stacked_frequency", shape], ["by_variant"]),
         helper.make_node("Transpose", ["by_variant"], ["by_row"], perm=[1, 0]),
         # two Splits rather than four Slices: each node costs microseconds at batch=1
-        helper.make_node("Split", ["by_row", first], ["base_frequency", "moved"], axis=1),
-        helper.make_node("Split", ["by_row", last], ["before", "frequency"], axis=1),
+        helper.make_node("Split", ["by_row", first], ["base_frequency", "moved", "pad_a"],
+                         axis=1),
+        helper.make_node("Split", ["by_row", last], ["before", "frequency", "pad_b"],
+                         axis=1),
         helper.make_node("Div", ["moved", "before"], ["factor_effects"]),
     ])
 
@@ -160,7 +174,7 @@ def run(onnx_bytes: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 EXPLANATION_NODES = ("features_1nf", "variants_knf", STACKED, "by_variant", "by_row",
-                     "base_frequency", "before", "factor_effects")
+                     "base_frequency", "before", "factor_effects", "pad_a", "pad_b")
 
 
 def without_explanation(onnx_bytes: bytes) -> bytes:
