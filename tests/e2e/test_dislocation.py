@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from quoteflow.dislocation import job
-from quoteflow.products.motor.book import write_book
+from quoteflow.products.motor.requests import write_book
 from quoteflow.registry import Registry
 
 

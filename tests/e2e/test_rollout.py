@@ -8,6 +8,7 @@ them every second with the chart's rules, steady quote traffic over HTTP, and th
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import pytest
 from quoteflow.control.rollout_state import FileState
 from quoteflow.local.stack import Stack
 from quoteflow.observability.prometheus import PrometheusProcess, start_prometheus
+from quoteflow.products.motor.requests import write_book
 from quoteflow.products.motor.training.pipeline import train_and_register
 from quoteflow.registry import Registry
 from tests.drills.load import DrillLoad
@@ -49,8 +51,26 @@ def stack_with_prometheus(registry: Path, workdir: Path, green: str,
             prom.stop()
 
 
+def reviewed(st: Stack, registry: Path) -> list[str]:
+    """A dislocation review of the stack's Blue -> Green on a small book, as the actuary
+    runs it before a rollout, and its sign-off when it is beyond motor's limits."""
+    p = policy(st)
+    blue, green = p["blue"]["version"], p["green"]["version"]
+    book = write_book(st.config.workdir / "review-book.csv", 400, seed=2)
+    out = st.config.workdir / f"review-{blue}-{green}"
+    done = subprocess.run(
+        [sys.executable, "-m", "quoteflow.cli", "dislocation", "--from", f"motor:{blue}",
+         "--to", f"motor:{green}", "--book", str(book), "--out", str(out), "--registry",
+         str(registry)], capture_output=True, text=True, timeout=120)
+    assert done.returncode in (0, 3), done.stdout + done.stderr
+    return [] if done.returncode == 0 else [
+        "--accept-dislocation", str(out / "summary.json"), "--reason", "test sign-off"]
+
+
 def rollout(st: Stack, prom: PrometheusProcess, registry: Path, *args: str,
-            timeout: float = 240) -> subprocess.CompletedProcess[str]:
+            timeout: float = 240, review: bool = True) -> subprocess.CompletedProcess[str]:
+    if args[0] == "start" and review:
+        args = (*args, *reviewed(st, registry))
     cmd = [sys.executable, "-m", "quoteflow.cli", "rollout", *args,
            "--router", st.config.url("router"), "--prometheus", prom.url,
            "--registry", str(registry), "--state", str(st.config.workdir / "rollout.json"),
@@ -67,8 +87,18 @@ def policy(st: Stack) -> dict[str, Any]:
 
 
 def test_healthy_green_walks_every_step_and_is_promoted(registry: Path, tmp_path: Path) -> None:
+    unreviewed = tmp_path / "unreviewed"
+    shutil.copytree(registry, unreviewed, ignore=shutil.ignore_patterns("reviews.jsonl"))
     with stack_with_prometheus(registry, tmp_path, green="3") as (st, prom), \
             DrillLoad(st.config.url("router"), rate=60) as load:
+        # no dislocation review of 1 -> 3: refused before anything moves (issue 26)
+        refused = rollout(st, prom, unreviewed, "start", "--steps", "20,100", *FAST,
+                          review=False)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert "refused: no dislocation review of motor 1 -> 3" in refused.stderr
+        assert "quoteflow dislocation --from motor:1 --to motor:3" in refused.stderr
+        assert policy(st)["green_weight"] == 0
+        assert FileState(st.config.workdir / "rollout.json").load() is None
         result = rollout(st, prom, registry, "start", "--steps", "20,50,100", *FAST)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout

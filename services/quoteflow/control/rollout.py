@@ -31,7 +31,9 @@ class RolloutError(RuntimeError):
 
 def new_rollout(registry: Registry, target: PolicyTarget, store: StateStore, model: str,
                 steps: list[float], interval: float, gates: Gates, confirm_each_step: bool,
-                actor: str) -> RolloutState:
+                actor: str, admit: Callable[[str, str], None] | None = None) -> RolloutState:
+    """A new rollout of the policy's Green against its Blue, saved; ``admit(blue, green)``
+    may refuse it first (raising RolloutError), before anything is moved or saved."""
     existing = store.load()
     if existing is not None and not existing.finished:
         raise RolloutError(f"rollout {existing.id} is {existing.status} at step "
@@ -44,6 +46,8 @@ def new_rollout(registry: Registry, target: PolicyTarget, store: StateStore, mod
         raise RolloutError("the traffic policy names no Green model to roll out")
     blue = policy.version_of("blue")
     assert blue is not None
+    if admit is not None:
+        admit(blue, green)
     if registry.stage_of(model, green) == "None":
         registry.move(model, green, "Staging", actor, "candidate for a progressive rollout")
     state = RolloutState(id=uuid.uuid4().hex[:8], model=model, blue_version=blue,

@@ -121,24 +121,39 @@ def rollout() -> None:
                    "decided otherwise, default 0.05)")
 @click.option("--min-requests", default=100, show_default=True,
               help="requests needed in a window to judge it")
+@click.option("--accept-dislocation", "accept", type=click.Path(path_type=Path),
+              help="sign off a recorded dislocation review beyond the product's limits "
+                   "(its summary.json, from `quoteflow dislocation`); needs --reason")
+@click.option("--reason", help="why the dislocation is accepted (recorded in the audit)")
 @rollout_options
 @_guard
 def start(steps: str, interval: str, confirm_each_step: bool, latency_budget: float,
           latency_margin: float, error_margin: float, divergence: float | None,
-          min_requests: int,
+          min_requests: int, accept: Path | None, reason: str | None,
           **kw: Any) -> None:
     """Start: shadow first (no live traffic), then each step, judged on its evidence.
 
+    A product with dislocation limits (motor) first needs a recorded dislocation review
+    of Blue -> Green within them, or one beyond them signed off with --accept-dislocation.
     Exit status: 0 completed or waiting (confirmation, hold), 3 rolled back or aborted.
     """
     ctx = Context(kw)
+
+    def admit(blue: str, green: str) -> None:
+        from quoteflow.dislocation import gate
+
+        verdict = gate.check(ctx.registry, ctx.model, blue, green, accept, reason, ctx.actor)
+        if not verdict.allowed:
+            raise RolloutError(f"refused: {verdict.message}")
+        click.echo(verdict.message)
+
     try:
         step_list = [float(x) for x in steps.split(",") if x.strip()]
     except ValueError as e:
         raise click.BadParameter(f"--steps {steps!r}: {e}") from e
     gates = Gates(latency_budget, latency_margin, error_margin, divergence, min_requests)
     state = new_rollout(ctx.registry, ctx.target, ctx.store, ctx.model, step_list,
-                        parse_duration(interval), gates, confirm_each_step, ctx.actor)
+                        parse_duration(interval), gates, confirm_each_step, ctx.actor, admit)
     click.echo(f"rollout {state.id}: {ctx.model} v{state.green_version} (Green) against "
                f"v{state.blue_version} (Blue), steps {steps}")
     _exit_for(ctx.runner(state).run())
