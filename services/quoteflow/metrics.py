@@ -31,6 +31,16 @@ QUOTE_DURATION = Histogram(
 QUOTES = Counter(
     "quoteflow_quotes_total", "Quote requests answered, by serving color and HTTP status",
     ["color", "status"])
+QUOTES_SHED = Counter(
+    "quoteflow_quotes_shed_total", "Quotes refused at once with 503 and Retry-After because "
+    "the router could not answer them inside the budget, by predictor (in_flight, loop_lag); "
+    "also counted in quoteflow_quotes_total as color none, status 503", ["reason"])
+QUOTES_IN_FLIGHT = Gauge(
+    "quoteflow_quotes_in_flight", "Quotes the router is working on now (admitted, not yet "
+    "answered): the admission control's first predictor, and the HPA's signal")
+EVENT_LOOP_LAG = Gauge(
+    "quoteflow_router_event_loop_lag_seconds", "How late the router's event loop ran its "
+    "last periodic tick: the admission control's second predictor")
 FAILOVERS = Counter(
     "quoteflow_failovers_total", "Quotes retried on the other color after the assigned one "
     "failed, by the color that failed and why", ["from_color", "reason"])

@@ -28,6 +28,7 @@ from quoteflow.http import (
 from quoteflow.ledger.settings import make_store
 from quoteflow.ledger.store import LedgerStore
 from quoteflow.router.admin import admin_router
+from quoteflow.router.admission import Admission, Shed
 from quoteflow.router.ledgering import QuoteLedger
 from quoteflow.router.quotes import Outcome, QuoteService, Rejected, Served
 from quoteflow.router.quotes_api import quotes_router
@@ -71,8 +72,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
               if ledger_store is not None else None)
     service = QuoteService(settings, product, store, upstreams, shadow, ledger)
     policy_file = PolicyFile(settings.policy_file, store, settings.policy_poll_interval)
+    admission = Admission(settings.admission_max_in_flight, settings.admission_max_loop_lag,
+                          settings.admission_lag_window,
+                          retry_after_s=settings.admission_retry_after)
+    metrics.QUOTES_IN_FLIGHT.set_function(lambda: admission.in_flight)
+    metrics.EVENT_LOOP_LAG.set_function(lambda: admission.lag)
 
-    lifespan = _lifespan(settings, store, upstreams, shadow, policy_file, ledger_store)
+    lifespan = _lifespan(settings, store, upstreams, shadow, policy_file, ledger_store,
+                         admission)
 
     app = FastPathAPI(title="quoteflow router", version="1", lifespan=lifespan,
                       description="Public quote API. Splits traffic between the Blue and Green "
@@ -99,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                     None if settings.k8s_configmap else policy_file,
                                     status))
 
-    _public_route(app, settings, service)
+    _public_route(app, settings, service, admission)
     if ledger is not None:
         app.include_router(quotes_router(ledger))
     app.state.store = store
@@ -107,8 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def to_response(outcome: Outcome) -> Response:
+def to_response(outcome: Outcome | Shed) -> Response:
     """The only place a quote outcome becomes a status code and headers."""
+    if isinstance(outcome, Shed):  # refused at once: come back when the load has passed
+        return json_response({"detail": outcome.detail}, 503,
+                             {"Retry-After": str(outcome.retry_after_s)})
     if isinstance(outcome, Served):
         headers = ({"x-quoteflow-failover-from": outcome.failover_from}
                    if outcome.failover_from else None)  # like Envoy's attempt count
@@ -118,7 +128,8 @@ def to_response(outcome: Outcome) -> Response:
     return json_response({"detail": outcome.detail}, 503, RETRY_AFTER)
 
 
-def _public_route(app: FastPathAPI, settings: Settings, service: QuoteService) -> None:
+def _public_route(app: FastPathAPI, settings: Settings, service: QuoteService,
+                  admission: Admission) -> None:
     product = service.product
 
     @app.fast_post(
@@ -131,17 +142,23 @@ def _public_route(app: FastPathAPI, settings: Settings, service: QuoteService) -
                    503: {"description": "temporarily unavailable; honour Retry-After"}},
     )
     async def serve(request: Request) -> Response:
+        decision = admission.enter()  # before the body is read: a refusal costs the least
+        if isinstance(decision, Shed):
+            return to_response(decision)
         try:
-            body = await read_json_body(request, settings.max_body_bytes)
-        except BadRequest as e:
-            metrics.QUOTES.labels("none", str(e.status)).inc()
-            return error_response(e)
-        return to_response(await service.serve(body))
+            try:
+                body = await read_json_body(request, settings.max_body_bytes)
+            except BadRequest as e:
+                metrics.QUOTES.labels("none", str(e.status)).inc()
+                return error_response(e)
+            return to_response(await service.serve(body))
+        finally:
+            admission.leave()
 
 
 def _lifespan(settings: Settings, store: PolicyStore, upstreams: Upstreams,
               shadow: ShadowComparer, policy_file: PolicyFile,
-              ledger: LedgerStore | None
+              ledger: LedgerStore | None, admission: Admission
               ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -156,7 +173,7 @@ def _lifespan(settings: Settings, store: PolicyStore, upstreams: Upstreams,
         store.subscribe(lambda _s: loop.call_soon_threadsafe(
             lambda: loop.create_task(upstreams.check_all())))
         shadow.start()
-        tasks = [asyncio.create_task(policy_file.run())]
+        tasks = [asyncio.create_task(policy_file.run()), asyncio.create_task(admission.watch())]
         watcher = None
         if settings.k8s_configmap:
             from quoteflow.traffic.configmap import ConfigMapWatcher

@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     health_interval: float = 0.25
     policy_poll_interval: float = 0.2
     max_body_bytes: int = 16 * 1024
+    # Admission control (router/admission.py): a quote the router cannot answer inside
+    # the budget is refused at once (503, Retry-After) instead of queued. 0: that
+    # predictor off. In flight: as many as the most any client of this platform holds
+    # open (the drills' and the bench's 64 connections), so only a flood is refused;
+    # 96 let the tail at 1.5x the chain's maximum run to ~300 ms, 64 to ~200 ms, 48
+    # refused the bench's closed-loop clients (2 cores, measured). Loop lag: late ticks
+    # for a whole window, not one GC pause.
+    admission_max_in_flight: int = Field(default=64, ge=0)
+    admission_max_loop_lag: float = Field(default=0.03, ge=0)
+    admission_lag_window: float = Field(default=0.1, gt=0)
+    admission_retry_after: int = Field(default=1, ge=1)  # seconds, in the Retry-After header
     pool_size: int = 256
     # Every priced answer is recorded before it leaves (products whose answers are
     # prices). Off only for a benchmark's baseline: then no quote can be retrieved,
