@@ -53,7 +53,7 @@ def bench(registry: Path, blue: str, green: str, workdir: Path, seconds: float, 
                    log=lambda m: click.echo(m, err=True))
     meta = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "machine": machine(), "seconds": seconds, "warmup": warmup,
-            "load_generator": f"wrk -t1 (closed) / aiohttp+uvloop (open), "
+            "load_generator": f"wrk -t1 (closed) / our keep-alive client+uvloop (open), "
                               f"pinned to CPU {pin or 'none'}"}
     t0 = time.monotonic()
     rows = Bench(opts).run()

@@ -31,10 +31,10 @@ from quoteflow.bench.results import (
     HOP,
     NGINX,
     RAW,
+    RELATIVE_LOADS,
     TRIAGE,
     Row,
     best_closed,
-    half_max_load,
 )
 from quoteflow.bench.workload import Request, Workload, build, triage
 from quoteflow.local.stack import Stack, StackConfig, free_port
@@ -78,8 +78,8 @@ class Bench:
         script = wrk.write_script(self.o.workdir / f"wrk-{abs(hash(section)) % 10**6}.lua",
                                   path, reqs)
         wrk.run(base, script, conns, self.o.warmup, self.o.pin)  # warm-up, not recorded
-        meter = CpuMeter(groups)
-        gen0 = children_cpu()
+        time.sleep(0.5)  # its unanswered quotes end before new clients come (admission)
+        meter, gen0 = CpuMeter(groups), children_cpu()
         meter.start()
         r = wrk.run(base, script, conns, self.o.seconds, self.o.pin)
         cpu = meter.stop()
@@ -106,7 +106,8 @@ class Bench:
         d = json.loads(out.stdout)
         # CPU over warm-up and measured window alike, so divide by every request sent
         return Row(section, f"open {rate}/s", d["rate"], d["p50_ms"], d["p99_ms"],
-                   int(d["errors"]), int(d["completed"]), per_request_us(cpu, int(d["total"])))
+                   int(d["errors"]), int(d["completed"]), per_request_us(cpu, int(d["total"])),
+                   shed=int(d["shed"]))
 
     def suite(self, section: str, base: str, path: str, reqs: list[Request],
               groups: dict[str, int], conns: tuple[int, ...], rates: tuple[int, ...]) -> None:
@@ -131,7 +132,7 @@ class Bench:
         self.rows.append(row)
         self.o.log(f"  {row.section:44s} {row.load:12s} {row.rate or 0:8,.0f}/s "
                    f"p50 {row.p50_ms or 0:7.2f} p99 {row.p99_ms or 0:8.2f} ms "
-                   f"non-200 {row.errors}")
+                   f"non-200 {row.errors}" + (f" (503 {row.shed})" if row.shed else ""))
 
     # --- targets -----------------------------------------------------------------
 
@@ -184,7 +185,7 @@ class Bench:
                 self.set_shadow(router, False)
                 self.suite(CHAIN, router, "/v1/quote", self.work.quotes, chain_groups,
                            o.conns, o.rates)
-                self._half_max(router, chain_groups)
+                self._relative_to_max(router, chain_groups)
             if "shadow" in want:
                 o.log("full chain, shadow on ...")
                 self.set_shadow(router, True)
@@ -205,17 +206,18 @@ class Bench:
             self._triage_rows()
         return self.rows
 
-    def _half_max(self, router: str, groups: dict[str, int]) -> None:
-        """Open loop at half the chain's best closed-loop rate in this run: a load the run
-        defines, where a chain with headroom answers inside 10 ms."""
+    def _relative_to_max(self, router: str, groups: dict[str, int]) -> None:
+        """Open loop at half the chain's best closed-loop rate of this run (headroom: inside
+        10 ms) and at 1.5x it (overload: the excess refused at once with 503s, not queued)."""
         best = best_closed(self.rows, CHAIN)
         if not best:
             return
-        rate = max(int(best / 2), 1)
-        row = self._batched(router, lambda: self.open(CHAIN, router + "/v1/quote",
-                                                      self.work.quotes, rate, groups))
-        row.load = half_max_load(rate)
-        self.add(row)
+        for which, factor in RELATIVE_LOADS.items():
+            rate = max(int(best * factor), 1)
+            row = self._batched(router, lambda rate=rate: self.open(
+                CHAIN, router + "/v1/quote", self.work.quotes, rate, groups))
+            row.load = f"open {rate}/s {which}"
+            self.add(row)
 
     def _triage_rows(self) -> None:
         """The second product's chain, same platform, its own stack and model."""

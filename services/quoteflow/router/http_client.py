@@ -197,10 +197,12 @@ class HttpClient:
             found = self.heads[key] = (origin, head)
         return found
 
-    async def post(self, url: str, body: bytes, timeout: float) -> tuple[int, bytes]:
+    async def post(self, url: str, body: bytes, timeout: float,
+                   headers: bytes = b"") -> tuple[int, bytes]:
+        """``headers``: more header lines, each ending in CRLF (the bench's customer key)."""
         origin, head = self._head("POST", url)
-        request = b"%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
-            head, len(body), body)
+        request = b"%s%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+            head, headers, len(body), body)
         return await origin.request(request, timeout)
 
     async def get(self, url: str, timeout: float) -> tuple[int, bytes]:

@@ -10,9 +10,13 @@ from quoteflow.bench.results import (
     HOP,
     NGINX,
     Row,
+    best_closed,
     goals,
     goals_text,
     half_max_load,
+    over_max_load,
+    shed_share,
+    table,
 )
 
 
@@ -55,3 +59,50 @@ def test_a_missing_row_is_not_measured_and_said_so() -> None:
     text = goals_text(goals(rows))
     assert "- router CPU per quote / nginx CPU per request: n/a (goal <= 3) not measured" in text
     assert "- full chain / BentoML one hop: 5.00 (goal >= 6) NOT MET" in text
+
+
+def _over(p99: float, errors: int, shed: int) -> Row:
+    return Row(CHAIN, over_max_load(4500), 4400, 3, p99, errors, 1000, {"router": 1.0},
+               shed=shed)
+
+
+def test_overload_goal_is_the_p99_of_all_answers_with_the_share_shed() -> None:
+    g = {x["goal"]: x for x in goals([*_rows(), _over(150.0, 330, 330)])}
+    over = g["p99 ms of all answers (200 and 503) at 1.5x the chain's closed-loop maximum"]
+    assert over["value"] == 150.0 and over["limit"] == 200 and over["met"] is True
+    assert "33.0% shed (503), 0 other failures" in over["how"]
+    assert over["how"].startswith("open 4500/s (1.5x max)")
+
+
+def test_an_overload_answer_that_is_no_503_fails_the_goal() -> None:
+    # a timeout or a dropped connection is queueing that went wrong, not shedding
+    g = {x["goal"]: x for x in goals([*_rows(), _over(150.0, 331, 330)])}
+    over = g["p99 ms of all answers (200 and 503) at 1.5x the chain's closed-loop maximum"]
+    assert over["met"] is False and "1 other failures" in over["how"]
+    slow = {x["goal"]: x for x in goals([*_rows(), _over(900.0, 0, 0)])}
+    assert slow["p99 ms of all answers (200 and 503) at 1.5x the chain's closed-loop "
+                "maximum"]["met"] is False
+
+
+def test_no_overload_row_is_not_measured() -> None:
+    g = {x["goal"]: x for x in goals(_rows())}
+    assert g["p99 ms of all answers (200 and 503) at 1.5x the chain's closed-loop "
+             "maximum"]["met"] is None
+
+
+def test_the_table_shows_the_share_shed_where_the_generator_can_tell() -> None:
+    rows = [*_rows(), _over(150.0, 330, 330)]
+    assert shed_share(rows[0]) is None  # closed loop: wrk cannot tell a 503 from a 500
+    assert shed_share(rows[-1]) == 0.33
+    lines = table(rows).splitlines()
+    assert "| shed (503) |" in lines[0]
+    assert lines[-1].startswith(f"| {CHAIN} | open 4500/s (1.5x max) | 4,400 | 3.00 | 150.00 "
+                                "| 330 | 33.0% |")
+    assert "| closed 64 | 3,000 | 20.00 | 40.00 | 0 | - |" in lines[3]
+
+
+def test_the_best_closed_loop_rate_counts_answered_quotes_only() -> None:
+    # 503s answered at once are no capacity: 1.5x of them would be no overload
+    rows = [Row(CHAIN, "closed 8", 1500, 4, 8, 0, 100),
+            Row(CHAIN, "closed 64", 3000, 2, 9, 60, 100)]
+    assert best_closed(rows, CHAIN) == 1500

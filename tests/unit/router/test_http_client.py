@@ -201,3 +201,24 @@ def test_only_plain_http_urls() -> None:
             await HttpClient(1).get("https://example.org/x", 1.0)
 
     run(main())
+
+
+def test_extra_header_lines_are_sent_before_the_body() -> None:
+    seen: list[bytes] = []
+
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        seen.append(await read_request(r))
+        w.write(ok(b"{}"))
+
+    async def main() -> None:
+        server, url = await serve(handler)
+        c = HttpClient(1)
+        assert await c.post(url + "/q", b'{"x": 1}', 1.0, b"X-Customer-Key: c-1\r\n") == (
+            200, b"{}")
+        c.close()
+        server.close()
+
+    run(main())
+    head, body = seen[0].split(b"\r\n\r\n")
+    assert b"\r\nX-Customer-Key: c-1\r\n" in head + b"\r\n"
+    assert body == b'{"x": 1}'
