@@ -54,9 +54,12 @@ class Settings(BaseSettings):
     # open (the drills' and the bench's 64 connections), so only a flood is refused;
     # 96 let the tail at 1.5x the chain's maximum run to ~300 ms, 64 to ~200 ms, 48
     # refused the bench's closed-loop clients (2 cores, measured). Loop lag: late ticks
-    # for a whole window, not one GC pause.
+    # for a whole window, not one GC pause; off by default (0): on a shared 2-core
+    # machine a neighbour's CPU burst tripped it at 300 quotes/s (12 and 2 quotes shed
+    # in two of six drill runs), so it is for a router with cores of its own
+    # (QUOTEFLOW_ROUTER_ADMISSION_MAX_LOOP_LAG=0.03).
     admission_max_in_flight: int = Field(default=64, ge=0)
-    admission_max_loop_lag: float = Field(default=0.03, ge=0)
+    admission_max_loop_lag: float = Field(default=0.0, ge=0)
     admission_lag_window: float = Field(default=0.1, gt=0)
     admission_retry_after: int = Field(default=1, ge=1)  # seconds, in the Retry-After header
     pool_size: int = 256
