@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from quoteflow.batch.judged import judge
 from quoteflow.batch.reader import open_book
 from quoteflow.batch.scorer import load_model, predict
 from quoteflow.inference.model import OnnxModel
@@ -44,7 +45,7 @@ def book_frequency(registry_dir: Path, model_ref: str, book_path: Path,
     today = dt.datetime.now(dt.UTC).date()
     parts, rows, rejected, sev = [], 0, 0, float("nan")
     for chunk in book.chunks(CHUNK_ROWS):
-        judged = product.judge(chunk, book.format == "csv", today, quote_date or today)
+        judged = judge(product, chunk, book.format == "csv", today, quote_date or today)
         rows += chunk.num_rows
         rejected += len(judged.rejected)
         out = predict(model, product.features(judged.columns))
