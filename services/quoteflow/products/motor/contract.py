@@ -100,7 +100,7 @@ class QuoteModel(ModelColor):
 
 class QuoteResponse(BaseModel):
     quote_id: str = Field(description="GET /v1/quotes/{quote_id} reads the recorded quote")
-    premium: float = Field(description="in the currency's unit (DKK: 2 decimals)")
+    premium: float = Field(description="in the currency's unit (EUR: to the cent)")
     currency: str
     breakdown: PriceBreakdown
     quoted_at: dt.datetime | None = Field(

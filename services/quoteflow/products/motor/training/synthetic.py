@@ -32,7 +32,7 @@ TRUE_COEFFICIENTS: dict[str, float] = {
     "driver_age_51_60": -0.05, "driver_age_61_70": 0.0, "driver_age_71_plus": 0.15,
     "vehicle_age_0": 0.2, "vehicle_age_6_10": -0.1, "vehicle_age_11_plus": -0.2,
 }
-TRUE_SEVERITY = ("lognormal", {"meanlog": 9.0, "sdlog": 1.1})  # DKK, mean about 14,800
+TRUE_SEVERITY = ("lognormal", {"meanlog": 9.0, "sdlog": 1.1})  # mean about 14,800 (synthetic)
 
 
 @dataclass(frozen=True)
