@@ -159,13 +159,10 @@ def loglik(model: SeverityModel, x: np.ndarray, resolution: float | None = None)
 
 def _finish(x: np.ndarray, model: SeverityModel, k: int, at_bound: bool = False,
             tail: severity_fit.TailFit | None = None,
-            choice: splice.ThresholdChoice | None = None,
-            resolution: float | None = None) -> SeverityFit:
-    ll = loglik(model, x, resolution)
-    # KS where it applies: a continuous model's claims; with point masses, the continuous
-    # part against the claims not on a point mass
-    cont = x[~np.isfinite(model.log_mass(x))] if model.atoms else x
-    ks = stats.kstest(cont, model.continuous().cdf)
+            choice: splice.ThresholdChoice | None = None) -> SeverityFit:
+    """A continuous model fitted to claims x (point masses are added by _with_masses)."""
+    ll = loglik(model, x)
+    ks = stats.kstest(x, model.cdf)
     return SeverityFit(model.family, {k_: float(v) for k_, v in model.params.items()}, ll,
                        2 * k - 2 * ll, float(ks.statistic), float(ks.pvalue),
                        float(model.mean()), len(x), model, k, at_bound, tail, choice)
@@ -202,10 +199,20 @@ def point_masses(x: np.ndarray, amounts: tuple[float, ...]) -> PointMasses:
     return PointMasses(tuple(float(a) for a in amounts), tuple(c / len(x) for c in counts))
 
 
+def _on_the_cent(x: np.ndarray, fit: SeverityFit) -> SeverityFit:
+    """The same fit with its log-likelihood (and AIC) taken on amounts to the cent."""
+    ll = loglik(fit.model, x, RESOLUTION)
+    return dataclasses.replace(fit, loglik=ll, aic=2 * fit.n_params - 2 * ll)
+
+
 def _with_masses(x: np.ndarray, fit: SeverityFit, masses: PointMasses) -> SeverityFit:
+    """``fit`` (of the claims off the point masses) with the point masses added: its KS
+    statistic already is that of the continuous part against those claims."""
     model = dataclasses.replace(fit.model, atoms=masses)
-    return _finish(x, model, fit.n_params + len(masses.amounts), fit.at_bound, fit.tail,
-                   fit.threshold_choice, RESOLUTION)
+    k = fit.n_params + len(masses.amounts)
+    ll = loglik(model, x, RESOLUTION)
+    return dataclasses.replace(fit, model=model, loglik=ll, aic=2 * k - 2 * ll, n_params=k,
+                               mean=float(model.mean()), n=len(x))
 
 
 def fit_all(amounts: np.ndarray, threshold: float = 0.0,
@@ -219,8 +226,7 @@ def fit_all(amounts: np.ndarray, threshold: float = 0.0,
     if not masses:
         return fits
     # one scale for every candidate: the probability of each amount to the cent
-    fits = [_finish(x, f.model, f.n_params, f.at_bound, f.tail, f.threshold_choice,
-                    RESOLUTION) for f in fits]
+    fits = [_on_the_cent(x, f) for f in fits]
     pm = point_masses(x, masses)
     rest = x[~np.isin(x, pm.amounts)]
     return fits + [_with_masses(x, f, pm)

@@ -227,9 +227,9 @@ class SeverityModel:
         return (1 - self._phi()) * body + self._phi() * self.splice.tail_mean()
 
     def mean_above(self, u: float) -> Any:
-        """E[X; X > u]: what claims above u add to the mean (the large-loss part, with u
-        the splice threshold). Exact for u at or above the splice threshold; else 0 is
-        not claimed: a model without a splice has no large-loss part of its own."""
+        """E[X; X > u]: what claims above u add to the mean (the large-loss part, u the
+        splice threshold or above). Below the threshold, or without a splice, the body
+        would have to be integrated too: refused rather than approximated."""
         if not self.splice or u < self.splice.threshold:
             raise ValueError("the large-loss part is defined above the splice threshold")
         s = self.splice

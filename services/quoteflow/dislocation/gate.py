@@ -35,8 +35,8 @@ def check(registry: Registry, model: str, blue: str, green: str,
           accept: Path | None = None, reason: str | None = None,
           actor: str | None = None) -> Verdict:
     """May Green start rolling out against Blue, as far as dislocation goes?"""
-    limits = products.of_metadata(registry.get(model, green).metadata).dislocation_limits(
-        registry.get(model, green).metadata)
+    metadata = registry.get(model, green).metadata
+    limits = products.of_metadata(metadata).dislocation_limits(metadata)
     if not limits and accept is None:
         return Verdict(True, f"{model} configures no dislocation limits")
     reviews = [r for r in recorded(registry, model)

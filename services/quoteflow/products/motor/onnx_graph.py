@@ -153,9 +153,8 @@ def build(model: FrequencyModel, model_type: ModelType, severity: SeverityParts,
     _pricing(g, severity, pricing)
     g.input.append(helper.make_tensor_value_info(INPUT, TensorProto.FLOAT,
                                                  [None, features.N_FEATURES]))
-    widths = {name: width for name, width in WIDE_OUTPUTS.items()}
     g.output.extend(helper.make_tensor_value_info(name, TensorProto.DOUBLE,
-                                                  [None, widths.get(name, 1)])
+                                                  [None, WIDE_OUTPUTS.get(name, 1)])
                     for name in OUTPUTS)
     for key, value in (doc or {}).items():
         onx.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
