@@ -24,7 +24,6 @@ severity of the price.
 from __future__ import annotations
 
 import dataclasses
-import io
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +41,7 @@ from quoteflow.actuarial.severity_dist import (
     distribution_mean,
     frozen_distribution,
 )
+from quoteflow.report_format import png_bytes
 
 __all__ = ["CHOICE_RULE", "FAMILIES", "SeverityFit", "SpliceOptions", "choose",
            "distribution_mean", "fit_all", "fit_family", "frozen_distribution",
@@ -272,8 +272,4 @@ def qq_plot_png(amounts: np.ndarray, fit: SeverityFit, chosen: bool) -> bytes:
                  fontsize=10)
     ax.legend(loc="upper left")
     fig.tight_layout()
-    buf = io.BytesIO()
-    # No timestamp or version in the PNG: the same fit gives the same bytes.
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig)

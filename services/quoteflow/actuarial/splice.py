@@ -8,12 +8,12 @@ stability plot into a choice an actuary can check by eye on the two plots.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
 
 from quoteflow.actuarial.severity_fit import TailFit, fit_gpd
+from quoteflow.report_format import png_bytes
 
 THRESHOLD_RULE = ("the lowest candidate threshold u whose GPD shape estimate's 95% interval "
                   "(xi +- 1.96 SE) contains the shape estimate at every higher candidate; "
@@ -64,15 +64,6 @@ def choose_threshold(x: np.ndarray, quantiles: tuple[float, float] = (0.5, 0.95)
     return ThresholdChoice(cands, chosen)
 
 
-def _png(fig: object) -> bytes:
-    from matplotlib import pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    return buf.getvalue()
-
-
 def mean_excess_png(x: np.ndarray, choice: ThresholdChoice, currency: str) -> bytes:
     """Empirical mean excess e(v) at every claim amount but the top 10, the choice marked."""
     import matplotlib
@@ -96,7 +87,7 @@ def mean_excess_png(x: np.ndarray, choice: ThresholdChoice, currency: str) -> by
                  fontsize=10)
     ax.legend(loc="upper left")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def stability_png(choice: ThresholdChoice, currency: str) -> bytes:
@@ -119,4 +110,4 @@ def stability_png(choice: ThresholdChoice, currency: str) -> bytes:
     ax.set_title("Shape stability over candidate thresholds", fontsize=10)
     ax.legend(loc="best")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)

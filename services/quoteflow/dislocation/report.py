@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
 
 from quoteflow.dislocation.review import THRESHOLDS, Review
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+from quoteflow.report_format import markdown_table, png_bytes
 
 
 def _group_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
@@ -34,7 +29,7 @@ def markdown(r: Review, plots: list[str]) -> str:
         f"refused as the live API would. Mean premium {r.mean_from:,.2f} -> {r.mean_to:,.2f} "
         f"({r.mean_to / r.mean_from - 1:+.2%}). Verdict: **{verdict}**.",
         "",
-        _table(["moves by more than", "up", "down", "either way", "limit"],
+        markdown_table(["moves by more than", "up", "down", "either way", "limit"],
                [[f"{round(t * 100)}%", f"{r.shares[f'up_{round(t * 100)}']:.1%}",
                  f"{r.shares[f'down_{round(t * 100)}']:.1%}",
                  f"{r.shares[f'over_{round(t * 100)}']:.1%}",
@@ -47,28 +42,19 @@ def markdown(r: Review, plots: list[str]) -> str:
         "",
         "## By premium band (current premium, quintiles)",
         "",
-        _table(["band", *GROUP_HEAD], _group_rows(r.by_band)),
+        markdown_table(["band", *GROUP_HEAD], _group_rows(r.by_band)),
         "",
     ]
     for name, rows in r.by_segment.items():
-        out += [f"## By {name}", "", _table([name, *GROUP_HEAD], _group_rows(rows)), ""]
+        out += [f"## By {name}", "", markdown_table([name, *GROUP_HEAD], _group_rows(rows)), ""]
     seg = list(r.by_segment)
     out += ["## Largest movers", "",
-            _table(["row", "policy", "from", "to", "change", *seg],
+            markdown_table(["row", "policy", "from", "to", "change", *seg],
                    [[str(m["row_number"]), m["policy_id"] or "-", f"{m['from']:,.2f}",
                      f"{m['to']:,.2f}", f"{m['change']:+.1%}", *(m[s] for s in seg)]
                     for m in r.largest]), ""]
     out += [f"![{p}]({p})" for p in plots]
     return "\n".join(out) + "\n"
-
-
-def _png(fig: Any) -> bytes:
-    from matplotlib import pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})  # same review, same bytes
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def plots(r: Review, change: np.ndarray) -> dict[str, bytes]:
@@ -87,7 +73,7 @@ def plots(r: Review, change: np.ndarray) -> dict[str, bytes]:
     ax.set_title(f"{r.model} {r.from_version} -> {r.to_version}: change per policy",
                  fontsize=10)
     fig.tight_layout()
-    out = {"change_histogram.png": _png(fig)}
+    out = {"change_histogram.png": png_bytes(fig)}
     fig, axes = plt.subplots(1, 1 + len(r.by_segment), dpi=100, sharey=True,
                              figsize=(3 * (1 + len(r.by_segment)), 3.5), squeeze=False)
     for ax, (name, rows) in zip(axes[0], [("premium band", r.by_band),
@@ -98,5 +84,5 @@ def plots(r: Review, change: np.ndarray) -> dict[str, bytes]:
         ax.set_title(name, fontsize=9)
     axes[0][0].set_ylabel("mean change, %")
     fig.tight_layout()
-    out["change_by_segment.png"] = _png(fig)
+    out["change_by_segment.png"] = png_bytes(fig)
     return out

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
 from quoteflow.products.claims.features import CLASSES
-
-
-def _png(fig: object) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    return buf.getvalue()
+from quoteflow.report_format import png_bytes
 
 
 def confusion(matrix: list[list[int]], title: str) -> bytes:
@@ -36,7 +26,7 @@ def confusion(matrix: list[list[int]], title: str) -> bytes:
     ax.set_ylabel("true class")
     ax.set_title(title)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig, dpi=100)
 
 
 def calibration(p: np.ndarray, y: np.ndarray, title: str, bins: int = 10) -> bytes:
@@ -58,4 +48,4 @@ def calibration(p: np.ndarray, y: np.ndarray, title: str, bins: int = 10) -> byt
     ax.set_title(title)
     ax.legend(loc="upper left")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig, dpi=100)

@@ -5,18 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from quoteflow.products.claims.features import CLASSES, FEATURE_SCHEMA_VERSION, N_FEATURES
+from quoteflow.report_format import markdown_table
 
 if TYPE_CHECKING:
     from quoteflow.products.claims.training import Trained
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-
-
 def _per_class(t: dict[str, Any]) -> str:
-    return _table(["class", "precision", "recall", "F1", "true rows", "decided"],
+    return markdown_table(["class", "precision", "recall", "F1", "true rows", "decided"],
                   [[c, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
                     f"{m['support']:,}", f"{m['decided']:,}"] for c, m in t["per_class"].items()])
 
@@ -31,7 +27,7 @@ def _comparison(cmp: dict[str, Any], this: str, currency: str) -> str:
              for name, c in cmp["models"].items()]
     rows.append(["pay every claim", f"{cmp['pay_everything_expected_cost']:.2f}", "", "0.000",
                  ""])
-    return _table(["rule", f"expected cost ({currency})", "over Bayes", "fraud recall",
+    return markdown_table(["rule", f"expected cost ({currency})", "over Bayes", "fraud recall",
                    "macro F1"], rows)
 
 

@@ -10,7 +10,7 @@ from quoteflow.actuarial import severity, splice, uncertainty
 from quoteflow.products.motor import features
 from quoteflow.products.motor.training import frequency, premiums, report_tables
 from quoteflow.products.motor.training.report_tables import money as _money
-from quoteflow.products.motor.training.report_tables import table as _table
+from quoteflow.report_format import markdown_table as _table
 
 if TYPE_CHECKING:
     from quoteflow.products.motor.training.pipeline import TrainedModel, TrainingResult

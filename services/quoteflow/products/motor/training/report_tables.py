@@ -11,12 +11,7 @@ import numpy as np
 from quoteflow.actuarial.mean_check import MeanCheck
 from quoteflow.actuarial.severity import SeverityFit
 from quoteflow.products.motor.training.premiums import SeverityParts
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
+from quoteflow.report_format import markdown_table
 
 
 def money(v: float) -> str:
@@ -37,7 +32,7 @@ def point_masses(fit: SeverityFit, amounts: np.ndarray, cur: str) -> list[str]:
         "settlement convention); each is a point mass with its share, and the continuous "
         "model is fitted to the other claims.",
         "",
-        table([f"amount ({cur})", "claims", "probability"],
+        markdown_table([f"amount ({cur})", "claims", "probability"],
               [[f"{a:,.2f}", f"{round(p * len(amounts)):,}", f"{p:.4f}"]
                for a, p in zip(atoms.amounts, atoms.probabilities, strict=True)]),
         "",
@@ -90,10 +85,10 @@ def premium_distribution(dist: dict[str, Any], cur: str) -> list[str]:
         "### Annual premium over the book (every in-domain policy, one year, as the ONNX "
         "graph prices it)",
         "",
-        table(["all", *head[1:]], rows({"all policies": dist["overall"]})),
+        markdown_table(["all", *head[1:]], rows({"all policies": dist["overall"]})),
         "",
-        table(["area", *head[1:]], rows(dist["by_area"])),
+        markdown_table(["area", *head[1:]], rows(dist["by_area"])),
         "",
-        table(["bonus-malus", *head[1:]], rows(dist["by_bonus_malus"])),
+        markdown_table(["bonus-malus", *head[1:]], rows(dist["by_bonus_malus"])),
         "",
     ]
