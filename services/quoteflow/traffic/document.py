@@ -43,6 +43,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from quoteflow import metrics
+from quoteflow.traffic import history
+from quoteflow.traffic.history import Change
 from quoteflow.traffic.policy import (
     LEGACY_MODEL,
     Policy,
@@ -196,11 +198,13 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def write_policy_file(path: Path, policy: Policy, model: str = LEGACY_MODEL) -> None:
+def write_policy_file(path: Path, policy: Policy, model: str = LEGACY_MODEL,
+                      change: Change | None = None) -> None:
     """Replace one model's section under the file's lock, keeping the other sections as
     they are written (valid or not: they are their routers' to judge). A file that is
     not a policy document at all does not block the write, the kill switch least of
-    all: it is replaced, and said so in the log."""
+    all: it is replaced, and said so in the log. ``change``: appended to the history
+    beside the file, under the same lock."""
     check_model_name(model)
     with _locked(path):
         try:
@@ -218,6 +222,9 @@ def write_policy_file(path: Path, policy: Policy, model: str = LEGACY_MODEL) -> 
         with os.fdopen(fd, "w") as f:
             f.write(body)
         os.replace(tmp, path)
+        if change is not None:
+            history.append(history.history_path(path),
+                           history.entry(change, model, policy.generation, policy.document()))
 
 
 class PolicyFile:
@@ -238,13 +245,13 @@ class PolicyFile:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
-    def write(self, policy: Policy, by: str) -> PolicyState:
+    def write(self, policy: Policy, by: str, change: Change | None = None) -> PolicyState:
         """Write this model's section (numbered the running generation plus one when it
         has none), then reload: the change reaches the store as any edit of the file does.
         PolicyError: the file was not changed, or what it now says was refused."""
         if policy.generation is None:
             policy = policy.model_copy(update={"generation": self.store.generation + 1})
-        write_policy_file(self.path, policy, self.store.model)
+        write_policy_file(self.path, policy, self.store.model, change)
         self.reload(f"{self.path} (written by the {by})")
         return self.store.state
 

@@ -8,6 +8,12 @@ Shape of a section (unknown keys refused)::
     green_weight: 10          # percent of live traffic to Green, 0..100
     shadow: {enabled: true, sample: 1.0}
     generation: 7             # optional; written by our tools
+    tariffs:                  # optional: scheduled tariffs, by effective instant
+      - {effective: "2027-01-01T00:00:00Z", blue: {version: "3"}}
+
+A quote is priced by the tariff in effect at its cover start (``tariffs.py``): the
+last scheduled one whose instant is at or before it, else the top level. Each tariff
+is a whole blue/green split (``split.py``), so rollouts and shadow work within it.
 
 The whole document (one section per model) and the policy file are in ``document.py``.
 """
@@ -16,24 +22,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import threading
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import orjson
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from quoteflow.traffic.split import (  # noqa: F401  (re-exported: the policy's parts)
+    COLORS,
+    Color,
+    ColorSpec,
+    ShadowSpec,
+    Split,
+    Tariff,
+    effective_instant,
 )
 
-Color = Literal["blue", "green"]
-COLORS: tuple[Color, ...] = ("blue", "green")
 # Documents from before per-model sections were motor pricing's (as model versions
 # without a product in their metadata are: products.of_metadata).
 LEGACY_MODEL = "motor"
@@ -44,54 +51,25 @@ class PolicyError(ValueError):
     """A policy document was refused; the message names what is wrong."""
 
 
-# strict models: `generation: false` or `enabled: "no"` is a mistake to refuse, not coerce
-class ColorSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+class Policy(Split):
+    """One model's section: the tariff in effect now (this document's top level) and the
+    scheduled ones (``tariffs``, by effective instant, each a whole Split)."""
 
-    # documented as what it accepts: YAML reads `version: 3` as an int
-    version: Annotated[str, WithJsonSchema({"anyOf": [
-        {"type": "string", "minLength": 1, "maxLength": 32},
-        {"type": "integer", "minimum": 0}]})] = Field(min_length=1, max_length=32)
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_as_text(cls, v: Any) -> Any:
-        # a version is a label, not a number: 3 is the label "3"
-        return str(v) if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else v
-
-
-class ShadowSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    enabled: bool = False
-    sample: float = Field(default=1.0, ge=0.0, le=1.0)
-
-
-class Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    blue: ColorSpec
-    green: ColorSpec | None = None
-    green_weight: float = Field(default=0, ge=0, le=100)
-    shadow: ShadowSpec = ShadowSpec()
+    tariffs: list[Tariff] = Field(default_factory=list)
     generation: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
-    def _green_needed(self) -> Policy:
-        if self.green is None and self.green_weight > 0:
-            raise ValueError("green_weight > 0 needs a green model (green: {version: ...})")
-        if self.green is None and self.shadow.enabled:
-            raise ValueError("shadow needs a green model (green: {version: ...})")
+    def _schedule_ordered(self) -> Policy:
+        times = [t.effective for t in self.tariffs]
+        if any(b <= a for a, b in itertools.pairwise(times)):
+            raise ValueError("tariffs: effective instants must strictly increase, one "
+                             "tariff per instant")
         return self
 
     @property
-    def green_buckets(self) -> int:
-        """Buckets 0..9999 below this number go Green (0.01% resolution)."""
-        return round(self.green_weight * 100)
-
-    def version_of(self, color: Color) -> str | None:
-        spec = self.blue if color == "blue" else self.green
-        return spec.version if spec else None
+    def splits(self) -> tuple[Split, ...]:
+        """Every tariff's split: the current one first."""
+        return (self, *self.tariffs)
 
     # --- the changes: each a new validated policy with no generation (its writer
     # gives it the next one), refused with PolicyError naming ``source`` ---------------
@@ -109,11 +87,40 @@ class Policy(BaseModel):
         return parse_policy(doc, source)
 
     def killed(self) -> Policy:
-        """The kill switch: Green gets nothing, shadow is off; models stay named."""
-        return self.with_traffic(green_weight=0, shadow=False, source="kill switch")
+        """The kill switch: Green gets nothing and shadow is off, in every tariff, the
+        scheduled ones too; models stay named."""
+        doc = self.with_traffic(green_weight=0, shadow=False, source="kill switch").document()
+        for t in doc.get("tariffs", []):
+            t["green_weight"] = 0
+            t["shadow"] = {**t.get("shadow", {}), "enabled": False}
+        return parse_policy(doc, "kill switch")
+
+    def scheduled(self, tariff: Tariff, source: str = "traffic schedule") -> Policy:
+        """``tariff`` added to the schedule (replacing one at the same instant)."""
+        doc = self.document()
+        doc.pop("generation", None)
+        kept = [t for t in self.tariffs if t.effective != tariff.effective]
+        doc["tariffs"] = [t.model_dump(mode="json", exclude_none=True)
+                          for t in sorted([*kept, tariff], key=lambda t: t.effective)]
+        return parse_policy(doc, source)
+
+    def unscheduled(self, effective: dt.datetime, source: str = "traffic unschedule") -> Policy:
+        """The tariff scheduled at ``effective`` taken off the schedule."""
+        if all(t.effective != effective for t in self.tariffs):
+            known = ", ".join(t.effective.isoformat() for t in self.tariffs) or "none"
+            raise PolicyError(f"{source}: no tariff is scheduled at {effective.isoformat()} "
+                              f"(scheduled: {known})")
+        doc = self.document()
+        doc.pop("generation", None)
+        doc["tariffs"] = [t.model_dump(mode="json", exclude_none=True)
+                          for t in self.tariffs if t.effective != effective]
+        return parse_policy(doc, source)
 
     def document(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        doc = self.model_dump(mode="json", exclude_none=True)
+        if not doc["tariffs"]:
+            del doc["tariffs"]  # a policy without a schedule reads (and hashes) as before
+        return doc
 
     def revision(self) -> str:
         """Content hash of the document without its generation."""
