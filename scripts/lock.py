@@ -69,6 +69,10 @@ def main() -> None:
                          Path(tmp)))
         for name, what, args, cwd in jobs:
             out = Path(tmp) / f"{name}.txt"
+            if (LOCKS / f"{name}.txt").is_file():
+                # uv keeps the versions of the output file it starts from where they still
+                # fit: a lock moves only where pyproject changed (delete it to upgrade all)
+                out.write_text((LOCKS / f"{name}.txt").read_text())
             compile_lock(args, out, cwd)
             (LOCKS / f"{name}.txt").write_text(header(name, what, digest) + out.read_text())
             print(f"locks/{name}.txt", file=sys.stderr)

@@ -129,7 +129,8 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
             return [inline(v) for v in node]
         return node
 
-    return inline(schema)
+    inlined: dict[str, Any] = inline(schema)  # a dict in, a dict out
+    return inlined
 
 
 def probes(ready: Callable[[], tuple[bool, dict[str, Any]]],

@@ -15,10 +15,11 @@ import datetime as dt
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 import orjson
+from asyncpg.pool import PoolConnectionProxy
 
 from quoteflow.ledger import metrics, schema
 from quoteflow.ledger.outcomes import BindOutcome, LedgerConflict, LedgerUnavailable, StatRow
@@ -32,6 +33,8 @@ from quoteflow.ledger.store import (
 )
 
 T = TypeVar("T")
+# what the pool lends: a proxy with the Connection's query methods, not a Connection
+Pooled: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 _INSERT = (f"INSERT INTO quotes ({schema.SELECT_COLUMNS}) VALUES "
            f"({', '.join(f'${i + 1}' for i in range(len(schema.COLUMNS)))})")
 _SELECT = f"SELECT {schema.SELECT_COLUMNS} FROM quotes"
@@ -118,7 +121,7 @@ class PostgresStore(GroupCommitMixin):
 
     async def durability(self) -> dict[str, str]:
         """What makes a commit durable, as the store's sessions run it."""
-        async def show(c: asyncpg.Connection) -> dict[str, str]:
+        async def show(c: Pooled) -> dict[str, str]:
             return {k: await c.fetchval(f"SHOW {k}") for k in ("synchronous_commit", "fsync")}
         return await self._pooled(show)
 
@@ -177,7 +180,7 @@ class PostgresStore(GroupCommitMixin):
                     errors.append(LedgerConflict(f"quote id {row[0]} is already recorded"))
         return errors
 
-    async def _pooled(self, fn: Callable[[asyncpg.Connection], Awaitable[T]],
+    async def _pooled(self, fn: Callable[[Pooled], Awaitable[T]],
                       timeout: float | None = None) -> T:
         """Run ``fn`` on a pooled connection, inside ``timeout`` seconds in all; a lost
         connection (the pool's idle ones die with a server restart) is retried once."""
@@ -200,7 +203,7 @@ class PostgresStore(GroupCommitMixin):
     async def bind(self, quote_id: str, now: dt.datetime) -> BindOutcome:
         now = utc(now)
 
-        async def run(c: asyncpg.Connection) -> tuple[asyncpg.Record | None, bool]:
+        async def run(c: Pooled) -> tuple[asyncpg.Record | None, bool]:
             status = await c.execute("UPDATE quotes SET bound_at = $2 WHERE quote_id = $1 AND "
                                      "bound_at IS NULL AND valid_until >= $2", quote_id, now)
             return await c.fetchrow(_SELECT + " WHERE quote_id = $1", quote_id), \
@@ -241,8 +244,8 @@ class PostgresStore(GroupCommitMixin):
         sql = (_SELECT + " WHERE (quoted_at, quote_id) > ($1, $2) AND quoted_at >= $3 AND "
                "quoted_at < $4 ORDER BY quoted_at, quote_id LIMIT $5")
         while True:
-            rows = await self._pooled(
-                lambda c, a=after: c.fetch(sql, *a, since, until, EXPORT_PAGE))
+            args = (*after, since, until, EXPORT_PAGE)
+            rows = await self._pooled(lambda c: c.fetch(sql, *args))  # noqa: B023 (awaited here)
             for row in rows:
                 yield decode(row)
             if len(rows) < EXPORT_PAGE:

@@ -103,9 +103,10 @@ class QuoteRecord(BaseModel):
     def _json_native(cls, v: dict[str, Any]) -> dict[str, Any]:
         # as it will read back from the store: Decimals become their exact text
         try:
-            return orjson.loads(orjson.dumps(v, default=json_default))
+            native: dict[str, Any] = orjson.loads(orjson.dumps(v, default=json_default))
         except TypeError as e:
             raise ValueError(f"breakdown is not JSON: {e}") from None
+        return native
 
     @model_validator(mode="after")
     def _consistent(self) -> QuoteRecord:
@@ -130,4 +131,5 @@ class QuoteRecord(BaseModel):
         return "expired" if utc(now) > self.valid_until else "quoted"
 
     def request(self) -> dict[str, Any]:
-        return orjson.loads(self.request_json)
+        body: dict[str, Any] = orjson.loads(self.request_json)  # a request is a JSON object
+        return body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from quoteflow.ledger import metrics
 from quoteflow.ledger.groupcommit import CommitBatch, GroupCommitter
@@ -98,10 +98,15 @@ def group_columns(by: Sequence[str]) -> list[str]:
     return cols
 
 
-def stat_rows(cols: list[str], rows: Sequence[Sequence[object]]) -> list[StatRow]:
+class Row(Protocol):
+    """A result row by position: SQLite's tuple or asyncpg's Record (untyped values)."""
+
+    def __getitem__(self, index: int, /) -> Any: ...
+
+
+def stat_rows(cols: list[str], rows: Sequence[Row]) -> list[StatRow]:
     """Rows of (cols..., currency, quotes, binds, mean premium) into StatRows."""
     n = len(cols)
     return [StatRow(group={c: str(r[i]) for i, c in enumerate(cols)}, currency=str(r[n]),
-                    quotes=int(r[n + 1]), binds=int(r[n + 2]),  # type: ignore[call-overload]
-                    mean_premium=float(r[n + 3]))  # type: ignore[arg-type]
+                    quotes=int(r[n + 1]), binds=int(r[n + 2]), mean_premium=float(r[n + 3]))
             for r in rows]

@@ -104,11 +104,11 @@ def show(ctx: click.Context, ref: str, verify: bool) -> None:
                    f"{p.get('currency')}")
     if (mv.path / "report.md").is_file():
         click.echo(f"  report         {mv.path / 'report.md'}")
-    history = [e for e in reg.audit(mv.name) if e["version"] == mv.version]
+    history = [ev for ev in reg.audit(mv.name) if ev["version"] == mv.version]
     click.echo("  history" + ("" if history else "        (no stage moves)"))
-    for e in history:
-        what = f"{e['from']} -> {e['to']}" if "to" in e else e.get("event", "?")
-        click.echo(f"    {e['time']}  {what}  by {e['actor']}: {e['reason']}")
+    for ev in history:
+        what = f"{ev['from']} -> {ev['to']}" if "to" in ev else ev.get("event", "?")
+        click.echo(f"    {ev['time']}  {what}  by {ev['actor']}: {ev['reason']}")
 
 
 _actor_option = actor_option("who makes the move (recorded in the audit trail)")
@@ -132,8 +132,8 @@ def promote(ctx: click.Context, name: str, version: str, stage: str, reason: str
         events = _registry(ctx).move(name, version, stage, actor, reason)
     except RegistryError as e:
         raise _fail(e) from e
-    for e in events:
-        click.echo(f"{e['model']}:{e['version']} {e['from']} -> {e['to']} by {e['actor']}")
+    for ev in events:
+        click.echo(f"{ev['model']}:{ev['version']} {ev['from']} -> {ev['to']} by {ev['actor']}")
 
 
 @models.command()
@@ -148,5 +148,5 @@ def archive(ctx: click.Context, name: str, version: str, reason: str, actor: str
         events = _registry(ctx).move(name, version, "Archived", actor, reason)
     except RegistryError as e:
         raise _fail(e) from e
-    for e in events:
-        click.echo(f"{e['model']}:{e['version']} {e['from']} -> {e['to']} by {e['actor']}")
+    for ev in events:
+        click.echo(f"{ev['model']}:{ev['version']} {ev['from']} -> {ev['to']} by {ev['actor']}")

@@ -9,7 +9,7 @@ textbook offset model; tests check it against statsmodels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -24,7 +24,8 @@ GBM_PARAMS = {
     # Fixed number of trees: early stopping would carve its own random validation set.
     "early_stopping": False,
 }
-FrequencyModel = PoissonRegressor | HistGradientBoostingRegressor
+# scikit-learn has no type information (Any to mypy): the alias says which two it is
+FrequencyModel: TypeAlias = PoissonRegressor | HistGradientBoostingRegressor
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ def fit(model_type: ModelType, x: np.ndarray, claims: np.ndarray, exposure: np.n
         model = HistGradientBoostingRegressor(loss="poisson", random_state=seed, **GBM_PARAMS)
     else:
         raise ValueError(f"unknown model type {model_type!r}; known: {', '.join(MODEL_TYPES)}")
-    return model.fit(x, y, sample_weight=exposure)
+    model.fit(x, y, sample_weight=exposure)  # fits in place (and returns itself)
+    return model
 
 
 def predict(model: FrequencyModel, x: np.ndarray) -> np.ndarray:
