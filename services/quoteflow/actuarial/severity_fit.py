@@ -105,7 +105,7 @@ def observed_information_se(nll: Callable[[np.ndarray], float], at: np.ndarray
                             ) -> np.ndarray:
     """Standard errors from the inverse Hessian of the negative log-likelihood."""
     cov = np.linalg.inv(hessian(nll, at))
-    return np.sqrt(np.diag(cov))
+    return np.asarray(np.sqrt(np.diag(cov)))
 
 
 def hessian(f: Callable[[np.ndarray], float], at: np.ndarray, rel_step: float = 1e-3

@@ -76,7 +76,7 @@ class ClaimsConfig:
 def decide(p: np.ndarray, cost: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Decision index per row (ties go to the lower index, as ONNX ArgMin does)."""
     w = np.ones(p.shape[1]) if weights is None else np.asarray(weights)
-    return np.argmin((p * w) @ cost, axis=1)
+    return np.asarray(np.argmin((p * w) @ cost, axis=1))
 
 
 def expected_cost(p_true: np.ndarray, d: np.ndarray, cost: np.ndarray) -> float:

@@ -93,16 +93,16 @@ class Columns:
 
     @cached_property
     def days_cover_to_incident(self) -> np.ndarray:
-        return (self.incident_date - self.policy_start_date).astype(np.int64)
+        return np.asarray(self.incident_date - self.policy_start_date, dtype=np.int64)
 
     @cached_property
     def days_incident_to_report(self) -> np.ndarray:
-        return (self.report_date - self.incident_date).astype(np.int64)
+        return np.asarray(self.report_date - self.incident_date, dtype=np.int64)
 
     @cached_property
     def documents_missing(self) -> np.ndarray:
         required = np.array([REQUIRED_DOCUMENTS.get(x, 0) for x in self.line], dtype=np.int64)
-        return np.maximum(required - self.documents_attached, 0)
+        return np.asarray(np.maximum(required - self.documents_attached, 0))
 
     @cached_property
     def normalised_text(self) -> list[str]:
@@ -163,7 +163,7 @@ def errors(c: Columns, today: dt.date) -> list[FieldProblem]:
     ]
     # (row, check) pairs in row order, checks in the order above within a row
     bad = np.argwhere(np.stack([np.asarray(m, dtype=bool) for _, m, _ in checks], axis=1))
-    return [FieldProblem(int(i), checks[k][0], checks[k][2](i))  # type: ignore[operator]
+    return [FieldProblem(int(i), checks[k][0], checks[k][2](i))
             for i, k in bad]
 
 

@@ -128,7 +128,7 @@ def _amounts(rng: np.random.Generator, n: int, o: np.ndarray, sum_insured: np.nd
     amount[hundreds] = np.maximum(np.round(amount[hundreds], -2), 100.0)
     fives = o & (rng.random(n) < 0.7)
     amount[fives] = np.clip(np.round(amount[fives] / 500) * 500, 500, sum_insured[fives])
-    return amount
+    return np.asarray(amount)
 
 
 def _descriptions(rng: np.random.Generator, line: np.ndarray, o: np.ndarray) -> np.ndarray:
@@ -193,7 +193,8 @@ def true_probabilities(cols: Columns) -> np.ndarray:
     u_review = -3.4 + 2.6 * missing_report + 1.3 * np.minimum(cols.documents_missing, 3)
     u = np.stack([np.zeros(len(cover)), u_fraud, u_review], axis=1)
     e = np.exp(u - u.max(axis=1, keepdims=True))
-    return (1 - LABEL_NOISE) * e / e.sum(axis=1, keepdims=True) + LABEL_NOISE / len(CLASSES)
+    return np.asarray((1 - LABEL_NOISE) * e / e.sum(axis=1, keepdims=True)
+                      + LABEL_NOISE / len(CLASSES))
 
 
 def generate(n: int, seed: int, as_of: dt.date = DEFAULT_AS_OF) -> ClaimsSample:

@@ -64,7 +64,8 @@ def build(model: Any, weights: np.ndarray, cost: np.ndarray,
     for key, value in (doc or {}).items():
         onx.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
     onnx.checker.check_model(onx, full_check=True)
-    return onx.SerializeToString()
+    data: bytes = onx.SerializeToString()  # protobuf has no type information here
+    return data
 
 
 def _prune(onx: Any) -> None:

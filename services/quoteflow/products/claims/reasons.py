@@ -99,7 +99,7 @@ def sentence(group: str, row: np.ndarray, currency: str) -> str:
 def nearest(xg: np.ndarray, tuples: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Index of the nearest tuple for each row of ``xg`` (L1 in units of ``scale``)."""
     d = np.abs(xg[:, None, :].astype(np.float64) - np.asarray(tuples)[None, :, :])
-    return np.argmin((d / np.asarray(scale)).sum(axis=2), axis=1)
+    return np.asarray(np.argmin((d / np.asarray(scale)).sum(axis=2), axis=1))
 
 
 def contributions(x: np.ndarray, explanation: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -34,8 +34,9 @@ RATING_FACTORS: tuple[tuple[str, tuple[str, ...]], ...] = (
                             if b != features.REFERENCE_BRAND)),
 )
 FACTOR_NAMES: tuple[str, ...] = tuple(name for name, _ in RATING_FACTORS)
-REFERENCE = {"driver_age": 45, "vehicle_age": 3, "vehicle_power": 6, "bonus_malus": 50,
-             "area": "C", "vehicle_brand": features.REFERENCE_BRAND}
+REFERENCE: dict[str, int | str] = {
+    "driver_age": 45, "vehicle_age": 3, "vehicle_power": 6, "bonus_malus": 50,
+    "area": "C", "vehicle_brand": features.REFERENCE_BRAND}
 METHOD = ("sequential attribution against the reference risk, in the order "
           + ", ".join(FACTOR_NAMES) + "; for a log-linear model (the Poisson GLM) each "
           "effect is the factor's exact relativity, whatever the order")
@@ -46,7 +47,7 @@ def reference_row() -> np.ndarray:
     r = REFERENCE
     return features.design_matrix(np.array([r["driver_age"]]), np.array([r["vehicle_age"]]),
                                   np.array([r["vehicle_power"]]), np.array([r["bonus_malus"]]),
-                                  [r["area"]], [r["vehicle_brand"]])
+                                  [str(r["area"])], [str(r["vehicle_brand"])])
 
 
 def moved_masks() -> np.ndarray:

@@ -94,7 +94,7 @@ def completed_years(
     """
     years = at_y - born_y
     before_anniversary = (at_m < born_m) | ((at_m == born_m) & (at_d < born_d))
-    return years - before_anniversary.astype(years.dtype)
+    return np.asarray(years - before_anniversary.astype(years.dtype))
 
 
 def split_dates(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -283,7 +283,7 @@ def quote_errors(q: QuoteColumns, today: np.datetime64) -> list[FieldProblem]:
     ]
     # (row, check) pairs in row order, checks in the order above within a row
     bad = np.argwhere(np.stack([mask for _, mask, _ in checks], axis=1))
-    return [FieldProblem(int(i), checks[c][0], checks[c][2](i))  # type: ignore[operator,arg-type]
+    return [FieldProblem(int(i), checks[c][0], checks[c][2](i))
             for i, c in bad]
 
 

@@ -34,7 +34,7 @@ def convert_frequency(model: FrequencyModel, input_name: str = INPUT) -> onnx.Mo
     from skl2onnx.common.data_types import FloatTensorType
 
     types = [(input_name, FloatTensorType([None, features.N_FEATURES]))]
-    onx = convert_sklearn(model, initial_types=types, target_opset=TARGET_OPSET)
+    onx: onnx.ModelProto = convert_sklearn(model, initial_types=types, target_opset=TARGET_OPSET)
     if len(onx.graph.output) != 1:
         raise ValueError(f"expected one output from skl2onnx, got {len(onx.graph.output)}")
     return onx
@@ -159,7 +159,8 @@ def build(model: FrequencyModel, model_type: ModelType, severity: SeverityParts,
     for key, value in (doc or {}).items():
         onx.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
     onnx.checker.check_model(onx, full_check=True)
-    return onx.SerializeToString()
+    data: bytes = onx.SerializeToString()  # protobuf has no type information here
+    return data
 
 
 def run(onnx_bytes: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -197,4 +198,5 @@ def without_explanation(onnx_bytes: bytes) -> bytes:
     del g.output[:]
     g.output.extend(outputs)
     onnx.checker.check_model(onx, full_check=True)
-    return onx.SerializeToString()
+    data: bytes = onx.SerializeToString()  # protobuf has no type information here
+    return data

@@ -189,7 +189,7 @@ def _dates_of_age(ages: np.ndarray, at: np.datetime64, rng: np.random.Generator)
     # the anniversary a year too early, then 1..364 days later: completed years == ages
     anniversary = np.array([f"{yy:04d}-{m[0]:02d}-{d[0]:02d}" for yy in year],
                            dtype="datetime64[D]")
-    return anniversary + rng.integers(1, 365, len(year)).astype("timedelta64[D]")
+    return np.asarray(anniversary + rng.integers(1, 365, len(year)).astype("timedelta64[D]"))
 
 
 def from_policies(frame: Any, quote_date: str, seed: int) -> list[Body]:

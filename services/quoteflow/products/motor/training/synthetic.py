@@ -51,7 +51,7 @@ class Truth:
         return distribution_mean(self.severity_family, self.severity_params)
 
     def frequency(self, x: np.ndarray) -> np.ndarray:
-        return np.exp(self.intercept + x.astype(np.float64) @ self.beta)
+        return np.asarray(np.exp(self.intercept + x.astype(np.float64) @ self.beta))
 
 
 def policies(n: int, seed: int, truth: Truth | None = None) -> pd.DataFrame:
