@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = Registry(settings.registry_dir)
     model = OnnxModel(registry, settings.model_name, settings.model_version,
                       settings.intra_op_threads)
-    plane = Dataplane(model, settings.max_batch_rows, settings.drift_window)
+    extras = [OnnxModel(registry, settings.model_name, v, settings.intra_op_threads)
+              for v in dict.fromkeys(settings.extra_versions) if v != settings.model_version]
+    plane = Dataplane(model, settings.max_batch_rows, settings.drift_window, extras)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -13,6 +13,9 @@ class Settings(BaseSettings):
     registry_dir: Path
     model_name: str = "motor"
     model_version: str  # pinned: inference never picks a version at run time
+    # Pinned too: this color's versions in scheduled tariffs (JSON list, '["3"]'); the
+    # router names one in a predict call for a cover starting under its tariff.
+    extra_versions: list[str] = []
     # One intra-op thread: batch=1 models gain nothing from more, and two services
     # share two cores here (measured: see README "Performance").
     intra_op_threads: int = 1

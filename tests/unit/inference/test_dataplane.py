@@ -93,3 +93,26 @@ def test_drift_window_sees_the_raw_columns(plane: Dataplane) -> None:
     before = plane.drift.rows
     plane.predict(body(np.zeros((3, features.N_FEATURES)).tolist()))
     assert plane.drift.rows == min(before + 3, plane.drift.window)
+
+
+def test_a_scheduled_tariffs_version_is_served_by_name(trained_registry: Path) -> None:
+    reg = Registry(trained_registry)
+    p = Dataplane(OnnxModel(reg, "motor", "1"), 100, 1000, [OnnxModel(reg, "motor", "2")])
+    p.start()
+    ready, detail = p.readiness()
+    assert ready and detail["versions"] == ["1", "2"] and detail["version"] == "1"
+    x = [[35, 3, 6, 50, 3] + [0.0] * (features.N_FEATURES - 5)]
+    named = orjson.dumps({"schema_version": features.FEATURE_SCHEMA_VERSION, "features": x,
+                          "model_version": "2"})
+    out, default = p.predict(named), p.predict(body(x))
+    assert isinstance(out, Predicted) and out.body["model"]["version"] == "2"
+    assert isinstance(default, Predicted) and default.body["model"]["version"] == "1"
+    other = p.predict(named.replace(b'"2"', b'"9"'))
+    assert isinstance(other, Refused) and other.status == 409
+    assert "version 9 is not served here (pinned: 1, 2" in other.errors[0]["msg"]
+    missing = Dataplane(OnnxModel(reg, "motor", "1"), 100, 1000, [OnnxModel(reg, "motor", "77")])
+    missing.start()
+    ready, detail = missing.readiness()
+    assert not ready and detail["reason"].startswith("version 77: ")
+    p.close()
+    missing.close()
