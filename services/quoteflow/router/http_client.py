@@ -85,7 +85,8 @@ class _Connection(asyncio.Protocol):
     async def exchange(self, request: bytes, deadline: float) -> tuple[int, bytes]:
         loop = asyncio.get_running_loop()
         self.chunks, self.size, self.received = [], 0, False
-        self.waiter = waiter = loop.create_future()
+        waiter: asyncio.Future[tuple[int, bytes]] = loop.create_future()
+        self.waiter = waiter
         assert self.transport is not None
         self.transport.write(request)
         # a timer, not asyncio.wait_for: a call costs a fraction of wait_for's task

@@ -127,7 +127,8 @@ def timestamp(t: dt.datetime) -> str:
 
 def recorded_quote(rec: QuoteRecord, now: dt.datetime) -> dict[str, Any]:
     """GET /v1/quotes/{id}: the whole record (request, features, model, why) and status."""
-    doc = orjson.loads(orjson.dumps(rec.model_dump(mode="json"), default=json_default))
+    doc: dict[str, Any] = orjson.loads(orjson.dumps(rec.model_dump(mode="json"),
+                                                    default=json_default))
     doc["premium"] = orjson.Fragment(str(rec.premium))
     doc["request"] = rec.request()
     del doc["request_json"]

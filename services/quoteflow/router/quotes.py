@@ -4,6 +4,14 @@ and, for a priced product, record the quote durably before it is answered.
 No HTTP framework here: ``QuoteService.serve`` takes the request body and returns a
 typed outcome (Served, Rejected, Unavailable); app.py alone maps it to a status code
 and headers. Product-agnostic: the product names the sticky field and the answer id.
+
+The path is a list of named steps over one call's ``Quote`` (``QuoteService.steps``):
+
+    features -> honour_requote -> choose_color -> price -> build_answer -> record -> shadow
+
+Each step fills in its part of the Quote and returns None to go on, or an Outcome that
+is the answer (a re-quote, a refusal, an outage). A new step (a tariff chosen by its
+effective date, a price guardrail) is one method and one place in that list.
 """
 
 from __future__ import annotations
@@ -11,7 +19,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -21,38 +28,25 @@ from quoteflow.ledger.outcomes import LedgerUnavailable
 from quoteflow.ledger.record import Reason
 from quoteflow.products.base import Product
 from quoteflow.router.failover import first_choice, second_attempt
-from quoteflow.router.ledgering import Pricing, QuoteLedger, RequestKey, public_answer
+from quoteflow.router.ledgering import Pricing, QuoteLedger, public_answer
+from quoteflow.router.quote import (
+    Outcome,
+    Quote,
+    Rejected,
+    Served,
+    Step,
+    Unavailable,
+    ledger_down,
+    unavailable,
+)
 from quoteflow.router.settings import Settings
 from quoteflow.router.shadow import ShadowComparer, ShadowJob
 from quoteflow.router.upstream import UpstreamError, Upstreams
 from quoteflow.traffic.policy import Color, PolicyStore, assign, bucket_of
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Served:
-    body: dict[str, Any]
-    color: Color
-    failover_from: Color | None = None
-    requote: bool = False  # answered from the ledger: the quote this customer already has
-
-
-@dataclass(frozen=True)
-class Rejected:
-    """The caller's input was refused: preprocess's status and field errors, as they are."""
-
-    status: int
-    errors: bytes
-
-
-@dataclass(frozen=True)
-class Unavailable:
-    detail: str
-    color: str = "none"  # the color that failed, for the metrics; none before pricing
-
-
-Outcome = Served | Rejected | Unavailable
+# kept of the budget for the router's own work (reading, answering)
+OWN_WORK_SECONDS = 0.01
 
 
 class QuoteService:
@@ -66,10 +60,13 @@ class QuoteService:
         self.shadow = shadow
         self.ledger = ledger
         self.features_url = f"{upstreams.preprocess_url}/v1/features/{product.name}"
+        self.steps: list[Step] = [self.features, self.honour_requote, self.choose_color,
+                                  self.price, self.build_answer, self.record, self.shadow_copy]
 
     async def serve(self, body: bytes) -> Outcome:
         start = time.perf_counter()
-        outcome = await self._serve(body)
+        outcome = await self._serve(body, start)
+        label: tuple[str, str, str]
         if isinstance(outcome, Served):
             how = "requote" if outcome.requote else "failover" if outcome.failover_from else "ok"
             label = (outcome.color, how, "200")
@@ -82,10 +79,22 @@ class QuoteService:
         metrics.child(metrics.QUOTES, label[0], label[2]).inc()
         return outcome
 
-    async def _features(self, body: bytes) -> dict[str, Any] | Rejected | Unavailable:
+    async def _serve(self, body: bytes, start: float) -> Outcome:
+        # the whole call answers inside the budget, a few ms kept for our own work
+        q = Quote(body, start + self.settings.budget_seconds - OWN_WORK_SECONDS)
+        for step in self.steps:
+            outcome = await step(q)
+            if outcome is not None:
+                return outcome
+        return Served(q.answer, q.color, q.failover_from)
+
+    # --- the steps, in order ------------------------------------------------------------
+
+    async def features(self, q: Quote) -> Outcome | None:
+        """Preprocess validates the request and derives its features."""
         t0 = time.perf_counter()
         try:
-            status, raw = await self.upstreams.post(self.features_url, body,
+            status, raw = await self.upstreams.post(self.features_url, q.body,
                                                     self.settings.preprocess_timeout)
         except UpstreamError as e:
             log.warning("preprocess failed", extra={"reason": e.reason, "error": str(e)})
@@ -94,92 +103,104 @@ class QuoteService:
         finally:
             metrics.child(metrics.UPSTREAM_DURATION, "preprocess", "none").observe(
                 time.perf_counter() - t0)
-        if status == 200:
-            return orjson.loads(raw)  # type: ignore[no-any-return]
         if 400 <= status < 500:  # the caller's input: pass the field errors through
             return Rejected(status, raw)
-        return Unavailable(f"feature service answered {status}; retry shortly")
+        if status != 200:
+            return Unavailable(f"feature service answered {status}; retry shortly")
+        q.feats = orjson.loads(raw)
+        return None
 
-    async def _serve(self, body: bytes) -> Outcome:
-        s = self.settings
-        # the whole call answers inside the budget, a few ms kept for our own work
-        deadline = time.perf_counter() + s.budget_seconds - 0.01
-        feats = await self._features(body)
-        if not isinstance(feats, dict):
-            return feats
-        key = None
-        if self.ledger is not None:
-            key = self.ledger.key(body, feats)
-            try:
-                honoured = await self.ledger.requote(key)
-            except LedgerUnavailable as e:
-                return _ledger_down(e)
-            if honoured is not None:  # the price this customer was given stands
-                return Served(public_answer(honoured, self._id_field), honoured.color,  # type: ignore[arg-type]
-                              requote=True)
-        answer_id = uuid.uuid4().hex if self.product.answer_id_field else None
-        policy = self.store.policy
-        sticky = feats.get("sticky_key") or answer_id or uuid.uuid4().hex
-        assigned = assign(sticky, policy)
-        plan = first_choice(policy, assigned, self.upstreams.usable)
-        if plan.skipped:
-            metrics.FAILOVERS.labels(assigned, "not_ready").inc()
-        color = plan.color
+    async def honour_requote(self, q: Quote) -> Outcome | None:
+        """The same request from the same customer inside its validity: the price given
+        stands, answered from the ledger without pricing again."""
+        if self.ledger is None:
+            return None
+        q.key = self.ledger.key(q.body, q.feats)
         try:
-            result = await self._run(color, feats, s.inference_timeout)
+            honoured = await self.ledger.requote(q.key)
+        except LedgerUnavailable as e:
+            return ledger_down(e)
+        if honoured is None:
+            return None
+        return Served(public_answer(honoured, self._id_field), honoured.color,  # type: ignore[arg-type]
+                      requote=True)
+
+    async def choose_color(self, q: Quote) -> Outcome | None:
+        """The sticky assignment under the running policy, and who takes over if it fails."""
+        q.answer_id = uuid.uuid4().hex if self.product.answer_id_field else None
+        state = self.store.state  # one snapshot: the policy and its generation agree
+        q.policy, q.generation = state.policy, state.generation
+        q.sticky = q.feats.get("sticky_key") or q.answer_id or uuid.uuid4().hex
+        q.assigned = assign(q.sticky, q.policy)
+        q.plan = first_choice(q.policy, q.assigned, self.upstreams.usable)
+        if q.plan.skipped:
+            metrics.FAILOVERS.labels(q.assigned, "not_ready").inc()
+        q.color = q.plan.color
+        return None
+
+    async def price(self, q: Quote) -> Outcome | None:
+        """Inference on the chosen color; one more attempt, inside the budget, on failure."""
+        assert q.plan is not None
+        try:
+            q.result = await self._run(q.color, q.feats, self.settings.inference_timeout)
+            return None
         except UpstreamError as e:
-            retry = second_attempt(plan, e.reason, deadline - time.perf_counter())
+            retry = second_attempt(q.plan, e.reason, q.left())
             if retry is None:
-                return _unavailable(color, e.reason)
-            if retry.color != color:
-                metrics.FAILOVERS.labels(color, e.reason).inc()
-            color = retry.color
-            try:
-                result = await self._run(color, feats, retry.timeout)
-            except UpstreamError as e2:
-                return _unavailable(color, e2.reason)
-        prediction = result["predictions"][0]
-        model = result["model"]
-        answer: dict[str, Any] = {self.product.answer_id_field: answer_id} if answer_id else {}
-        answer.update({k: feats[k] for k in self.product.echoed_fields})
-        answer.update(prediction)
-        answer["model"] = {"name": model["name"], "version": model["version"], "color": color}
-        failed_over = color != assigned
-        if self.ledger is not None and key is not None and answer_id is not None:
-            reason = Reason(bucket=bucket_of(sticky), policy_generation=self.store.generation,
-                            failover_from=assigned if failed_over else None)
-            recorded = await self._record(key, Pricing(
-                answer_id, feats["features"], feats["schema_version"], model, color, reason),
-                prediction, result, deadline)
-            if isinstance(recorded, Unavailable):
-                return recorded
-            if recorded is not None:
-                answer = recorded
-        if policy.shadow.enabled and not failed_over:
-            self.shadow.offer(ShadowJob(feats["features"], feats["schema_version"], color,
-                                        prediction), policy.shadow.sample)
-        return Served(answer, color, assigned if failed_over else None)
+                return unavailable(q.color, e.reason)
+            if retry.color != q.color:
+                metrics.FAILOVERS.labels(q.color, e.reason).inc()
+            q.color = retry.color
+        try:
+            q.result = await self._run(q.color, q.feats, retry.timeout)
+        except UpstreamError as e2:
+            return unavailable(q.color, e2.reason)
+        return None
+
+    async def build_answer(self, q: Quote) -> Outcome | None:
+        """The public answer: id, echoed request fields, the prediction, the model."""
+        model = q.result["model"]
+        id_field = self.product.answer_id_field
+        answer: dict[str, Any] = {id_field: q.answer_id} if id_field and q.answer_id else {}
+        answer.update({k: q.feats[k] for k in self.product.echoed_fields})
+        answer.update(q.prediction)
+        answer["model"] = {"name": model["name"], "version": model["version"], "color": q.color}
+        q.answer = answer
+        return None
+
+    async def record(self, q: Quote) -> Outcome | None:
+        """A priced answer is committed to the ledger before it leaves, and then answered
+        from its record; Unavailable if it could not be committed in time."""
+        if self.ledger is None or q.key is None or q.answer_id is None:
+            return None
+        reason = Reason(bucket=bucket_of(q.sticky), policy_generation=q.generation,
+                        failover_from=q.failover_from)
+        pricing = Pricing(q.answer_id, q.feats["features"], q.feats["schema_version"],
+                          q.result["model"], q.color, reason)
+        rec = self.ledger.record_of(q.key, pricing, q.prediction, q.result)
+        if rec is None:  # the product's answers are not prices
+            return None
+        # inside what is left of the budget: a late commit is a 503, never a late 200
+        try:
+            await self.ledger.commit(rec, max(q.left(), 0.005))
+        except LedgerUnavailable as e:
+            return ledger_down(e, q.color)
+        q.answer = public_answer(rec, self._id_field)
+        return None
+
+    async def shadow_copy(self, q: Quote) -> Outcome | None:
+        """Offer the other color the same features, after the answer; never awaited."""
+        assert q.policy is not None
+        if q.policy.shadow.enabled and q.failover_from is None:
+            self.shadow.offer(ShadowJob(q.feats["features"], q.feats["schema_version"],
+                                        q.color, q.prediction), q.policy.shadow.sample)
+        return None
+
+    # --- helpers ------------------------------------------------------------------------
 
     @property
     def _id_field(self) -> str:
         return self.product.answer_id_field or "quote_id"
-
-    async def _record(self, key: RequestKey, pricing: Pricing, prediction: dict[str, Any],
-                      result: dict[str, Any], deadline: float
-                      ) -> dict[str, Any] | Unavailable | None:
-        """The answer built from the committed record; Unavailable if it could not be
-        committed in time (no unrecorded price leaves); None: nothing to record."""
-        assert self.ledger is not None
-        rec = self.ledger.record_of(key, pricing, prediction, result)
-        if rec is None:
-            return None
-        # inside what is left of the budget: a late commit is a 503, never a late 200
-        timeout = max(deadline - time.perf_counter(), 0.005)
-        try:
-            await self.ledger.commit(rec, timeout)
-        except LedgerUnavailable as e:
-            return _ledger_down(e, pricing.color)
-        return public_answer(rec, self._id_field)
 
     async def _run(self, color: Color, feats: dict[str, Any], timeout: float) -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -194,13 +215,3 @@ class QuoteService:
         finally:
             metrics.child(metrics.UPSTREAM_DURATION, "inference", color).observe(
                 time.perf_counter() - t0)
-
-
-def _ledger_down(e: LedgerUnavailable, color: str = "none") -> Unavailable:
-    log.warning("quote not answered: ledger unavailable", extra={"error": str(e)})
-    return Unavailable("service temporarily unavailable (the quote could not be recorded); "
-                       "retry shortly", color)
-
-
-def _unavailable(color: Color, reason: str) -> Unavailable:
-    return Unavailable(f"service temporarily unavailable ({reason}); retry shortly", color)
