@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
                     "Reprice a book on a candidate version: who moves, by how much."),
     "desk": ("quoteflow.desk.cli", "desk", "desk",
              "The claims desk web app: serve it, add users, export reviewer decisions."),
+    "claims": ("quoteflow.desk.outcomes_cli", "claims", "desk",
+               "Claim triage judged by its reviewers: outcomes per model version and color."),
     "bench": ("quoteflow.bench.cli", "bench", "dev",
               "Benchmark the quote path against nginx and BentoML."),
 }

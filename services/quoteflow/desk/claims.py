@@ -18,13 +18,18 @@ from quoteflow.desk import documents, forms
 from quoteflow.desk.db import DatabaseConflict
 from quoteflow.desk.store import QUEUE_STATUSES, DeskStore, DocumentRow
 from quoteflow.desk.triage import Outcome, Pending, Refused, TriageClient, Triaged
-from quoteflow.products.claims.features import REPORT_REQUIRED_ABOVE, REQUIRED_DOCUMENTS
+from quoteflow.products.claims.features import (
+    CLASSES,
+    REPORT_REQUIRED_ABOVE,
+    REQUIRED_DOCUMENTS,
+)
 
 log = logging.getLogger(__name__)
 STATUS_OF_DECISION = {"valid": "approved", "fraud": "fraud_review", "review": "needs_documents"}
 # reviewer action -> (new status, the label it gives the claim for retraining)
 ACTIONS = {"approve": ("approved", "valid"), "reject": ("rejected", "fraud"),
            "request_documents": ("needs_documents", "review")}
+LABEL_OF = {action: label for action, (_, label) in ACTIONS.items()}
 Upload = tuple[str, bytes]  # (file name as sent, content)
 
 
@@ -162,3 +167,28 @@ def labelled(decision: dict[str, Any]) -> dict[str, Any]:
             "decided_at": decision["at"].isoformat(), "action": decision["action"],
             "reason": decision["reason"], "triage_decision": decision["decision"],
             "triage_probabilities": decision["probabilities"], "triage_model": decision["model"]}
+
+
+@dataclass(frozen=True)
+class CostTable:
+    """The product's cost matrix, which the reviewer outcomes price decisions with."""
+
+    classes: tuple[str, ...]
+    cost: list[list[float]]  # [true class][decision]
+    currency: str
+
+
+def cost_table() -> CostTable:
+    from quoteflow.products.claims.decision import ClaimsConfig
+
+    cfg = ClaimsConfig.load()
+    return CostTable(CLASSES, cfg.cost_matrix().tolist(), cfg.currency)
+
+
+async def outcomes(store: DeskStore) -> tuple[list[Any], CostTable]:
+    """Triage against its reviewers per model version and color (outcomes.py)."""
+    from quoteflow.desk.outcomes import summarise
+
+    table = cost_table()
+    rows = await store.reviewed(tuple(ACTIONS))
+    return summarise(rows, LABEL_OF, table.classes, table.cost), table

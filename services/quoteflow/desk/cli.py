@@ -89,11 +89,12 @@ def add_user_cmd(username: str, role: str, password_stdin: bool, database_url: s
 @DB_OPTION
 def export_decisions(out: Path | None, database_url: str) -> None:
     """Every reviewer decision as labelled data (JSON lines: request, label, who, when,
-    why, what triage had said), oldest first, for retraining the triage model."""
+    why, what the triage answer it reviewed had said), oldest first, for retraining the
+    triage model (`quoteflow train --product claims --labels FILE`)."""
     from quoteflow.desk.claims import ACTIONS, labelled
 
     async def rows(store: Any) -> list[dict[str, Any]]:
-        return [labelled(d) for d in await store.decisions(tuple(ACTIONS))]
+        return [labelled(d) for d in await store.reviewed(tuple(ACTIONS))]
 
     lines = [orjson.dumps(r).decode() for r in asyncio.run(_with_store(database_url, rows))]
     text = "".join(line + "\n" for line in lines)

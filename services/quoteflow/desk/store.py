@@ -144,8 +144,11 @@ class DeskStore:
              "status = 'pending'",
              (status, answer["decision"], _json(answer["probabilities"]),
               _json(answer["reasons"]), _json(answer["model"]), t, t, reference)),
+            # the answer in the event too: a reviewer decision is judged against the
+            # answer it reviewed, not a later one (outcomes.join)
             event(reference, actor, "triaged", None,
-                  {"decision": answer["decision"], "status": status}, t),
+                  {"decision": answer["decision"], "status": status,
+                   "probabilities": answer["probabilities"], "model": answer["model"]}, t),
         ], guarded=True)
 
     async def set_pending(self, reference: str, why: str) -> None:
@@ -168,11 +171,27 @@ class DeskStore:
         """Reviewer decisions with their claims, oldest first (the labelled export)."""
         marks = ", ".join("?" * len(actions))
         rows = await self.db.fetch(
-            "SELECT e.at, e.actor, e.action, e.reason, c.reference, c.request, c.decision, "
+            "SELECT e.id AS event_id, e.at, e.actor, e.action, e.reason, c.reference, "
+            "c.request, c.decision, "
             "c.probabilities, c.model FROM desk_events e JOIN desk_claims c "
             f"ON c.reference = e.claim WHERE e.action IN ({marks}) ORDER BY e.id", *actions)
         return [{**r, **{k: _load(r[k]) for k in ("request", "probabilities", "model")}}
                 for r in rows]
+
+    async def triage_events(self, actions: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The 'triaged' events of claims a reviewer decided on (outcomes.join)."""
+        marks = ", ".join("?" * len(actions))
+        rows = await self.db.fetch(
+            "SELECT id, claim, at, detail FROM desk_events WHERE action = 'triaged' AND "
+            f"claim IN (SELECT claim FROM desk_events WHERE action IN ({marks})) ORDER BY id",
+            *actions)
+        return [{**r, "detail": _load(r["detail"])} for r in rows]
+
+    async def reviewed(self, actions: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Reviewer decisions, each with the triage answer it reviewed, oldest first."""
+        from quoteflow.desk.outcomes import join
+
+        return join(await self.decisions(actions), await self.triage_events(actions))
 
 
 def _claim(row: dict[str, Any]) -> dict[str, Any]:

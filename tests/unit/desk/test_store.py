@@ -44,6 +44,12 @@ async def roundtrip(url: str) -> None:
         [row] = await store.decisions(("approve",))
         assert (row["actor"], row["request"], row["decision"]) == ("rita", {"line": "home"},
                                                                    "fraud")
+        [t] = await store.triage_events(("approve",))
+        assert t["detail"]["model"] == ANSWER["model"] and t["id"] < row["event_id"]
+        [joined] = await store.reviewed(("approve", "reject"))
+        assert (joined["model"], joined["probabilities"]) == (ANSWER["model"],
+                                                              ANSWER["probabilities"])
+        assert await store.reviewed(("reject",)) == []
     finally:
         await db.close()
     db = make_database(url)  # reopening applies no migration twice

@@ -14,6 +14,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from quoteflow.desk import outcome_metrics
 from quoteflow.desk.claims import Desk
 from quoteflow.desk.db import make_database
 from quoteflow.desk.documents import DocumentFolder, human
@@ -84,6 +85,7 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
     app.state.settings = settings or DeskSettings()  # type: ignore[call-arg]
     app.state.csrf_key = secrets.token_bytes(32)
     app.state.ready = False
+    app.state.metrics, app.state.outcome_collector = outcome_metrics.registry()
     app.add_middleware(Guard, max_bytes=app.state.settings.max_request_bytes)
     app.include_router(pages.router)
     app.include_router(review.router)
@@ -105,6 +107,18 @@ def create_app(settings: DeskSettings | None = None) -> FastAPI:
     async def readyz() -> PlainTextResponse:
         ok = app.state.ready
         return PlainTextResponse("ready" if ok else "starting", 200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """The reviewer outcomes (outcome_metrics.py), fresh from the database."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        from quoteflow.desk.claims import outcomes
+
+        found, table = await outcomes(app.state.store)
+        app.state.outcome_collector.outcomes = found
+        app.state.outcome_collector.currency = table.currency
+        return Response(generate_latest(app.state.metrics), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/desk.css", include_in_schema=False)
     async def css() -> Response:
