@@ -1,4 +1,4 @@
-"""`quoteflow models` and `quoteflow train` from the command line."""
+"""`quoteflow models` from the command line."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def run(reg: Registry, *args: str, env: dict[str, str] | None = None) -> tuple[i
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize("cmd", [["train"], ["models"], ["models", "list"], ["models", "show"],
+@pytest.mark.parametrize("cmd", [["models"], ["models", "list"], ["models", "show"],
                                  ["models", "promote"], ["models", "archive"]])
 def test_help_on_every_command(cmd: list[str]) -> None:
     result = CliRunner().invoke(main, [*cmd, "--help"])
@@ -66,32 +66,3 @@ def test_cli_errors_are_clear(reg: Registry) -> None:
     path.write_bytes(b"tampered")
     code, out = run(reg, "show", "motor:2")
     assert code == 1 and "modified after registration" in out
-
-
-def test_train_cannot_move_to_production(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["train", "--registry", str(tmp_path),
-                                       "--stage", "Production"])
-    assert result.exit_code == 2 and "'Production' is not 'Staging'" in result.output
-    assert Registry(tmp_path).names() == []
-
-
-def test_train_refuses_a_bad_file_with_its_message(tmp_path: Path) -> None:
-    bad = tmp_path / "policies.csv"
-    bad.write_text("Area,BonusMalus\nD,50\n")
-    result = CliRunner().invoke(main, ["train", "--registry", str(tmp_path / "r"),
-                                       "--policies", str(bad)])
-    assert result.exit_code == 1
-    assert "policies.csv: missing column(s) 'DrivAge'" in result.output
-
-
-def test_train_with_no_arguments_registers_glm_then_gbm_in_staging(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("QUOTEFLOW_REGISTRY_DIR", str(tmp_path))
-    result = CliRunner().invoke(main, ["train", "--stage", "Staging", "--actor", "cronjob"])
-    assert result.exit_code == 0, result.output
-    reg = Registry(tmp_path)
-    assert [reg.get("motor", v).metadata["model_type"] for v in reg.versions("motor")] == [
-        "poisson_glm", "hist_gradient_boosting"]
-    assert reg.stages("motor") == {"1": "Staging", "2": "Staging"}
-    assert {e["actor"] for e in reg.audit("motor")} == {"cronjob"}
-    assert "report.md" in result.output

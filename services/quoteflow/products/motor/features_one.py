@@ -3,7 +3,7 @@
 ``features.py`` stays THE definition (training, batch scoring); this module mirrors
 its ``quote_errors`` and ``quote_features`` for a single quote, because numpy's
 per-call overhead on a one-row batch was most of the preprocess service's CPU.
-tests/unit/products/test_motor_scalar_derivation.py proves the two agree (problems,
+tests/unit/products/motor/test_features_one.py proves the two agree (problems,
 message text, feature bits) over every range and band edge: change both together.
 """
 
