@@ -159,7 +159,10 @@ class Product(ABC):
 
     @abstractmethod
     def context(self, request: BaseModel, today: dt.date) -> dict[str, Any]:
-        """Request facts the router echoes or records (customer key, quote date...)."""
+        """Request facts the router echoes or records (customer key, quote date...).
+        ``cover_start`` (ISO date, or instant with its zone), when the product has cover
+        dates: the router prices the quote with the tariff in effect then
+        (traffic.tariffs); being context, it also keys a re-quote."""
 
     @abstractmethod
     def reference_edges(self) -> dict[str, list[float]]:

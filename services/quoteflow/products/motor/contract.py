@@ -46,9 +46,13 @@ class QuoteRequest(BaseModel):
         description="stable key of the customer: keeps them on one model during a rollout",
     )
     quote_date: dt.date | None = Field(default=None, description="defaults to today (UTC)")
+    cover_start: dt.date | None = Field(
+        default=None, description="the cover's first day, from the quote date up to "
+                                  "90 days after today; defaults to the quote date. The "
+                                  "quote is priced by the tariff in effect on that day")
 
     @field_validator("driver_birth_date", "vehicle_first_registration_date", "quote_date",
-                     mode="before")
+                     "cover_start", mode="before")
     @classmethod
     def _date_is_text(cls, v: Any) -> Any:
         # lax pydantic reads a number as a Unix timestamp: 0 would be 1970-01-01

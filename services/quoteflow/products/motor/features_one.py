@@ -41,6 +41,16 @@ def completed_years(born: dt.date, at: dt.date) -> int:
     return at.year - born.year - ((at.month, at.day) < (born.month, born.day))
 
 
+def cover_problems(cover_start: dt.date, quote_date: dt.date, today: dt.date) -> list[str]:
+    """A cover starts on or after its quote date, and no further ahead than a quote may
+    be dated."""
+    if cover_start < quote_date:
+        return ["is before the quote date"]
+    if (cover_start - today).days > MAX_FORWARD_QUOTE_DAYS:
+        return [f"is more than {MAX_FORWARD_QUOTE_DAYS} days ahead"]
+    return []
+
+
 def quote_problems(
     born: dt.date, registered: dt.date, quote_date: dt.date, power: int, bonus_malus: int,
     area: str, brand: str, today: dt.date, driver_age: int, vehicle_age: int,

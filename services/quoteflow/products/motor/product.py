@@ -73,14 +73,22 @@ class MotorProduct(Product):
     def derive_one(self, request: BaseModel, today: dt.date) -> RowDerivation:
         # plain Python, proved equal to columns/errors/features (features_one's docstring)
         r: contract.QuoteRequest = request  # type: ignore[assignment]
-        return features_one.derive_quote(
+        row = features_one.derive_quote(
             r.driver_birth_date or today, r.vehicle_first_registration_date or today,
             r.quote_date or today, r.vehicle_power, r.bonus_malus, r.area, r.vehicle_brand,
             today)
+        if r.cover_start is None:
+            return row
+        # the cover start picks the tariff, not a feature: checked on the live path only
+        cover = [FieldProblem(0, "cover_start", why) for why in features_one.cover_problems(
+            r.cover_start, r.quote_date or today, today)]
+        return RowDerivation([*row.problems, *cover], None) if cover else row
 
     def context(self, request: BaseModel, today: dt.date) -> dict[str, Any]:
         req: contract.QuoteRequest = request  # type: ignore[assignment]
-        return {"customer_key": req.customer_key,
+        # the cover start picks the quote's tariff (traffic.tariffs); default its date
+        return {"cover_start": (req.cover_start or req.quote_date or today).isoformat(),
+                "customer_key": req.customer_key,
                 "quote_date": (req.quote_date or today).isoformat()}
 
     def reference_edges(self) -> dict[str, list[float]]:
