@@ -59,7 +59,7 @@ def utc(t: dt.datetime) -> dt.datetime:
 
 
 class Reason(BaseModel):
-    """Why the quote was priced on its color."""
+    """Why the quote was priced on its color, under its tariff."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -67,6 +67,9 @@ class Reason(BaseModel):
     policy_generation: int | None = Field(default=None, ge=0)
     failover_from: str | None = None
     requote: bool = False
+    # which tariff priced it and why (traffic.tariffs.TariffChoice.reason): the tariff
+    # (its Blue version), its effective instant or "current", the cover start, the rule
+    tariff: dict[str, str] | None = None
 
 
 class QuoteRecord(BaseModel):
