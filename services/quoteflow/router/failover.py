@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from quoteflow.traffic.policy import Color, Policy
+from quoteflow.traffic.policy import Color, Split
 
 # Below this much budget left a retry could not answer in time.
 MIN_RETRY_SECONDS = 0.005
@@ -19,7 +19,7 @@ def other(color: Color) -> Color:
     return "green" if color == "blue" else "blue"
 
 
-def serves_live(policy: Policy, color: Color) -> bool:
+def serves_live(policy: Split, color: Color) -> bool:
     if policy.version_of(color) is None:
         return False
     return policy.green_weight > 0 if color == "green" else policy.green_weight < 100
@@ -38,7 +38,7 @@ class Retry:
     timeout: float
 
 
-def first_choice(policy: Policy, assigned: Color, usable: Callable[[Color], bool]) -> Plan:
+def first_choice(policy: Split, assigned: Color, usable: Callable[[Color], bool]) -> Plan:
     """The assigned color, unless it is known down and the other can take over."""
     alt = other(assigned)
     can_fail_over = serves_live(policy, alt) and usable(alt)

@@ -14,7 +14,8 @@ from typing import Any
 from quoteflow.ledger.outcomes import LedgerUnavailable
 from quoteflow.router.failover import Plan
 from quoteflow.router.ledgering import RequestKey
-from quoteflow.traffic.policy import Color, Policy
+from quoteflow.traffic.policy import Color, Policy, Split
+from quoteflow.traffic.tariffs import TariffChoice
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,9 @@ class Quote:
     key: RequestKey | None = None  # honour_requote: the ledger's key (None: no ledger)
     answer_id: str | None = None  # choose_color: the new quote's id (None: not priced)
     sticky: str = ""  # choose_color: what the blue/green assignment hashes
-    policy: Policy | None = None  # choose_color: the policy this call runs under
-    generation: int = 0  # choose_color: that policy's generation
+    policy: Policy | None = None  # choose_tariff: the policy this call runs under
+    generation: int = 0  # choose_tariff: that policy's generation
+    tariff: TariffChoice | None = None  # choose_tariff: the tariff at the cover start
     assigned: Color = "blue"  # choose_color: the sticky assignment
     plan: Plan | None = None  # choose_color: who is asked first, who may take over
     color: Color = "blue"  # choose_color, price: the color whose answer is served
@@ -69,6 +71,12 @@ class Quote:
     @property
     def prediction(self) -> dict[str, Any]:
         return self.result["predictions"][0]  # type: ignore[no-any-return]
+
+    @property
+    def split(self) -> Split:
+        """The blue/green split this call runs under: its tariff's."""
+        assert self.policy is not None
+        return self.tariff.split if self.tariff is not None else self.policy
 
     @property
     def failover_from(self) -> Color | None:

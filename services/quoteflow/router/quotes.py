@@ -7,7 +7,8 @@ and headers. Product-agnostic: the product names the sticky field and the answer
 
 The path is a list of named steps over one call's ``Quote`` (``QuoteService.steps``):
 
-    features -> honour_requote -> choose_color -> price -> build_answer -> record -> shadow
+    features -> choose_tariff -> honour_requote -> choose_color -> price -> build_answer
+      -> record -> shadow
 
 Each step fills in its part of the Quote and returns None to go on, or an Outcome that
 is the answer (a re-quote, a refusal, an outage). A new step (a tariff chosen by its
@@ -16,6 +17,7 @@ effective date, a price guardrail) is one method and one place in that list.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
@@ -27,6 +29,7 @@ from quoteflow import metrics
 from quoteflow.ledger.outcomes import LedgerUnavailable
 from quoteflow.ledger.record import Reason
 from quoteflow.products.base import Product
+from quoteflow.router import tariff_step
 from quoteflow.router.failover import first_choice, second_attempt
 from quoteflow.router.ledgering import Pricing, QuoteLedger, public_answer
 from quoteflow.router.quote import (
@@ -60,8 +63,9 @@ class QuoteService:
         self.shadow = shadow
         self.ledger = ledger
         self.features_url = f"{upstreams.preprocess_url}/v1/features/{product.name}"
-        self.steps: list[Step] = [self.features, self.honour_requote, self.choose_color,
-                                  self.price, self.build_answer, self.record, self.shadow_copy]
+        self.steps: list[Step] = [self.features, self.choose_tariff, self.honour_requote,
+                                  self.choose_color, self.price, self.build_answer, self.record,
+                                  self.shadow_copy]
 
     async def serve(self, body: bytes) -> Outcome:
         start = time.perf_counter()
@@ -110,12 +114,16 @@ class QuoteService:
         q.feats = orjson.loads(raw)
         return None
 
+    async def choose_tariff(self, q: Quote) -> Outcome | None:
+        """The running policy (one snapshot) and the tariff in effect at the cover start."""
+        return tariff_step.choose(q, self.store.state, dt.datetime.now(dt.UTC))
+
     async def honour_requote(self, q: Quote) -> Outcome | None:
         """The same request from the same customer inside its validity: the price given
         stands, answered from the ledger without pricing again."""
         if self.ledger is None:
             return None
-        q.key = self.ledger.key(q.body, q.feats)
+        q.key = self.ledger.key(q.body, tariff_step.key_context(q))
         try:
             honoured = await self.ledger.requote(q.key)
         except LedgerUnavailable as e:
@@ -126,13 +134,12 @@ class QuoteService:
                       requote=True)
 
     async def choose_color(self, q: Quote) -> Outcome | None:
-        """The sticky assignment under the running policy, and who takes over if it fails."""
+        """The sticky assignment within the tariff, and who takes over if it fails."""
         q.answer_id = uuid.uuid4().hex if self.product.answer_id_field else None
-        state = self.store.state  # one snapshot: the policy and its generation agree
-        q.policy, q.generation = state.policy, state.generation
         q.sticky = q.feats.get("sticky_key") or q.answer_id or uuid.uuid4().hex
-        q.assigned = assign(q.sticky, q.policy)
-        q.plan = first_choice(q.policy, q.assigned, self.upstreams.usable)
+        q.assigned = assign(q.sticky, q.split)
+        q.plan = first_choice(q.split, q.assigned, tariff_step.usable(
+            q, self.upstreams.serves, self.upstreams.usable))
         if q.plan.skipped:
             metrics.FAILOVERS.labels(q.assigned, "not_ready").inc()
         q.color = q.plan.color
@@ -142,7 +149,7 @@ class QuoteService:
         """Inference on the chosen color; one more attempt, inside the budget, on failure."""
         assert q.plan is not None
         try:
-            q.result = await self._run(q.color, q.feats, self.settings.inference_timeout)
+            q.result = await self._run(q, self.settings.inference_timeout)
             return None
         except UpstreamError as e:
             retry = second_attempt(q.plan, e.reason, q.left())
@@ -152,7 +159,7 @@ class QuoteService:
                 metrics.FAILOVERS.labels(q.color, e.reason).inc()
             q.color = retry.color
         try:
-            q.result = await self._run(q.color, q.feats, retry.timeout)
+            q.result = await self._run(q, retry.timeout)
         except UpstreamError as e2:
             return unavailable(q.color, e2.reason)
         return None
@@ -174,7 +181,8 @@ class QuoteService:
         if self.ledger is None or q.key is None or q.answer_id is None:
             return None
         reason = Reason(bucket=bucket_of(q.sticky), policy_generation=q.generation,
-                        failover_from=q.failover_from)
+                        failover_from=q.failover_from,
+                        tariff=q.tariff.reason() if q.tariff is not None else None)
         pricing = Pricing(q.answer_id, q.feats["features"], q.feats["schema_version"],
                           q.result["model"], q.color, reason)
         rec = self.ledger.record_of(q.key, pricing, q.prediction, q.result)
@@ -190,10 +198,12 @@ class QuoteService:
 
     async def shadow_copy(self, q: Quote) -> Outcome | None:
         """Offer the other color the same features, after the answer; never awaited."""
-        assert q.policy is not None
-        if q.policy.shadow.enabled and q.failover_from is None:
+        shadow = q.split.shadow
+        if shadow.enabled and q.failover_from is None:
+            other: Color = "green" if q.color == "blue" else "blue"
             self.shadow.offer(ShadowJob(q.feats["features"], q.feats["schema_version"],
-                                        q.color, q.prediction), q.policy.shadow.sample)
+                                        q.color, q.prediction,
+                                        tariff_step.scheduled_version(q, other)), shadow.sample)
         return None
 
     # --- helpers ------------------------------------------------------------------------
@@ -202,11 +212,13 @@ class QuoteService:
     def _id_field(self) -> str:
         return self.product.answer_id_field or "quote_id"
 
-    async def _run(self, color: Color, feats: dict[str, Any], timeout: float) -> dict[str, Any]:
+    async def _run(self, q: Quote, timeout: float) -> dict[str, Any]:
+        color, feats = q.color, q.feats
         t0 = time.perf_counter()
         try:
             result = await self.upstreams.predict(color, feats["features"],
-                                                  feats["schema_version"], timeout)
+                                                  feats["schema_version"], timeout,
+                                                  tariff_step.scheduled_version(q, color))
             self.upstreams.record_success(color)
             return result
         except UpstreamError as e:

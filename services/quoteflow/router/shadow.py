@@ -30,6 +30,9 @@ class ShadowJob:
     schema_version: str
     primary: Color
     primary_prediction: dict[str, Any]
+    # the other color's version in a scheduled tariff (named to its process); None:
+    # the current tariff's, the version the process serves by default
+    version: str | None = None
 
 
 class ShadowComparer:
@@ -95,7 +98,7 @@ class ShadowComparer:
         metrics.SHADOW_SENT.labels(other).inc()
         try:
             result = await self.upstreams.predict(other, job.features, job.schema_version,
-                                                  self.timeout)
+                                                  self.timeout, job.version)
         except UpstreamError as e:
             metrics.SHADOW_FAILED.labels(e.reason).inc()
             return

@@ -36,6 +36,8 @@ class UpstreamError(Exception):
 class Health:
     ready: bool = False
     version: str | None = None
+    # every version the process pins (its own, and its color's in scheduled tariffs)
+    versions: frozenset[str] = frozenset()
     detail: str = "not checked yet"
     consecutive_failures: int = 0
 
@@ -81,6 +83,10 @@ class Upstreams:
         """Configured, ready, and serving the version the policy names."""
         return self.color_urls.get(color) is not None and self.health[color].ready
 
+    def serves(self, color: Color, version: str | None) -> bool:
+        """Usable, and pinning ``version`` (a scheduled tariff's) too."""
+        return self.usable(color) and version in self.health[color].versions
+
     async def _check(self, name: str, url: str | None, expected: str | None) -> None:
         h = self.health[name]
         if url is None:
@@ -98,6 +104,7 @@ class Upstreams:
                 else:
                     h.ready, h.detail = True, "ready"
                 h.version = served
+                h.versions = frozenset(map(str, body.get("versions") or [served]))
             except (ClientError, ValueError) as e:
                 h.ready, h.detail = False, f"unreachable: {type(e).__name__}: {e}"
         if name in COLORS:
@@ -143,11 +150,16 @@ class Upstreams:
             raise UpstreamError(e.kind, f"{url}: {e}") from e
 
     async def predict(self, color: Color, features: list[float], schema_version: str,
-                      timeout: float) -> dict[str, Any]:
+                      timeout: float, version: str | None = None) -> dict[str, Any]:
+        """``version``: a scheduled tariff's, named to the color's process; None: the
+        version it serves by default (the current tariff's)."""
         url = self.color_urls.get(color)
         if url is None:
             raise UpstreamError("not_configured", f"no inference URL for {color}")
-        body = orjson.dumps({"schema_version": schema_version, "features": [features]})
+        doc: dict[str, Any] = {"schema_version": schema_version, "features": [features]}
+        if version is not None:
+            doc["model_version"] = version
+        body = orjson.dumps(doc)
         status, payload = await self.post(url + "/v1/predict", body, timeout)
         if status != 200:
             raise UpstreamError("status_5xx" if status >= 500 else f"status_{status}",

@@ -31,15 +31,14 @@ import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from quoteflow.traffic.split import (  # noqa: F401  (re-exported: the policy's parts)
-    COLORS,
-    Color,
-    ColorSpec,
-    ShadowSpec,
-    Split,
-    Tariff,
-    effective_instant,
-)
+# re-exported: the policy's parts, where its users have always found them
+from quoteflow.traffic.split import COLORS as COLORS
+from quoteflow.traffic.split import Color as Color
+from quoteflow.traffic.split import ColorSpec as ColorSpec
+from quoteflow.traffic.split import ShadowSpec as ShadowSpec
+from quoteflow.traffic.split import Split as Split
+from quoteflow.traffic.split import Tariff as Tariff
+from quoteflow.traffic.split import effective_instant as effective_instant
 
 # Documents from before per-model sections were motor pricing's (as model versions
 # without a product in their metadata are: products.of_metadata).
@@ -170,7 +169,7 @@ def bucket_of(key: str) -> int:
     return int.from_bytes(digest, "big") % N_BUCKETS
 
 
-def assign(key: str, policy: Policy) -> Color:
+def assign(key: str, policy: Split) -> Color:
     return "green" if bucket_of(key) < policy.green_buckets else "blue"
 
 

@@ -62,6 +62,9 @@ class FakeUpstreams:
         default_factory=lambda: {"blue": Inference(), "green": Inference()})
     health: dict[str, Health] = field(default_factory=dict)
     calls: list[tuple[str, float]] = field(default_factory=list)  # (color, timeout)
+    # each color's versions in scheduled tariffs, and the versions asked for by name
+    pinned: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    named: list[str | None] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     checks: int = 0
 
@@ -72,6 +75,9 @@ class FakeUpstreams:
 
     def usable(self, color: str) -> bool:
         return self.health[color].ready
+
+    def serves(self, color: str, version: str | None) -> bool:
+        return self.usable(color) and version in self.pinned.get(color, ())
 
     async def post(self, url: str, payload: bytes, timeout: float) -> tuple[int, bytes]:
         assert url == f"{self.preprocess_url}/v1/features/motor"
@@ -85,8 +91,9 @@ class FakeUpstreams:
         return 422, orjson.dumps({"detail": outcome.errors})
 
     async def predict(self, color: str, features: list[float], schema_version: str,
-                      timeout: float) -> dict[str, Any]:
+                      timeout: float, version: str | None = None) -> dict[str, Any]:
         self.calls.append((color, timeout))
+        self.named.append(version)
         how = self.inference[color]
         if how.late:
             await asyncio.sleep(how.delay)
@@ -97,8 +104,8 @@ class FakeUpstreams:
         await asyncio.sleep(how.delay)
         if how.fail is not None:
             raise UpstreamError(how.fail, f"{color}: {how.fail}")
-        version = self.health[color].version or "1"
-        return {"model": {"name": "motor", "version": version, "sha256": "a" * 64},
+        served = version or self.health[color].version or "1"
+        return {"model": {"name": "motor", "version": served, "sha256": "a" * 64},
                 "predictions": [dict(PREDICTION)], "validity_days": 30.0}
 
     def record_success(self, color: str) -> None:
