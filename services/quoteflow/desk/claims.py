@@ -164,7 +164,8 @@ def labelled(decision: dict[str, Any]) -> dict[str, Any]:
     """One reviewer decision as a labelled row for retraining the triage model."""
     return {"claim_reference": decision["reference"], "request": decision["request"],
             "label": ACTIONS[decision["action"]][1], "reviewer": decision["actor"],
-            "decided_at": decision["at"].isoformat(), "action": decision["action"],
+            "decided_at": decision["at"].isoformat(),
+            "filed_at": decision["filed_at"].isoformat(), "action": decision["action"],
             "reason": decision["reason"], "triage_decision": decision["decision"],
             "triage_probabilities": decision["probabilities"], "triage_model": decision["model"]}
 

@@ -172,7 +172,7 @@ class DeskStore:
         marks = ", ".join("?" * len(actions))
         rows = await self.db.fetch(
             "SELECT e.id AS event_id, e.at, e.actor, e.action, e.reason, c.reference, "
-            "c.request, c.decision, "
+            "c.created_at AS filed_at, c.request, c.decision, "
             "c.probabilities, c.model FROM desk_events e JOIN desk_claims c "
             f"ON c.reference = e.claim WHERE e.action IN ({marks}) ORDER BY e.id", *actions)
         return [{**r, **{k: _load(r[k]) for k in ("request", "probabilities", "model")}}

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from quoteflow.products.claims import decision, explain, generator, model_io, report
+from quoteflow.products.claims import decision, explain, generator, model_io, report, reviewed
 from quoteflow.products.claims import features as F
 from quoteflow.training import artifact as shared
 
@@ -48,9 +48,12 @@ def metadata(tm: Trained, data: Prepared, bayes: dict[str, Any],
     }
 
 
-def contents(tm: Trained, data: Prepared, bayes: dict[str, Any],
-             comparison: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """(metadata, extra files) of one version: the report and every model's plots."""
+def contents(tm: Trained, data: Prepared, bayes: dict[str, Any], comparison: dict[str, Any],
+             current: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """(metadata, extra files) of one version: the report and every model's plots.
+    ``current``: with --labels, the current version's figures on the held-out claims."""
     meta = metadata(tm, data, bayes, comparison)
+    if data.reviewed is not None and tm.reviewed is not None and current is not None:
+        reviewed.add_to_metadata(meta, data.reviewed, tm.reviewed, current)
     text = report.render(meta, tm, explain.METHOD)
     return meta, {"report.md": text.encode(), **tm.plots}

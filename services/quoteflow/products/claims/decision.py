@@ -36,6 +36,10 @@ class ClaimsConfig:
     rows: int
     validation_fraction: float
     test_fraction: float
+    # `quoteflow train --labels`: each reviewed claim's weight against a generated one,
+    # and the share of reviewed claims kept out of training to compare versions on
+    reviewed_weight: float = 5.0
+    reviewed_holdout: float = 0.3
 
     @classmethod
     def load(cls, path: Path | None = None) -> ClaimsConfig:
@@ -55,12 +59,17 @@ class ClaimsConfig:
         t = raw["training"]
         try:
             cfg = cls(str(raw["currency"]), {k: float(costs[k]) for k in COST_KEYS},
-                      int(t["rows"]), float(t["validation_fraction"]), float(t["test_fraction"]))
+                      int(t["rows"]), float(t["validation_fraction"]), float(t["test_fraction"]),
+                      float(t.get("reviewed_weight", 5.0)),
+                      float(t.get("reviewed_holdout", 0.3)))
         except (KeyError, TypeError, ValueError) as e:
             raise ClaimsConfigError(f"{where}: training section: {e}") from e
         if cfg.rows < 1000 or not 0 < cfg.validation_fraction + cfg.test_fraction < 0.9:
             raise ClaimsConfigError(f"{where}: training needs rows >= 1000 and fractions "
                                     "summing to less than 0.9")
+        if cfg.reviewed_weight <= 0 or not 0 <= cfg.reviewed_holdout < 1:
+            raise ClaimsConfigError(f"{where}: training needs reviewed_weight > 0 and "
+                                    "reviewed_holdout in [0, 1)")
         return cfg
 
     def cost_matrix(self) -> np.ndarray:

@@ -55,6 +55,7 @@ class ClaimsProduct(Product):
     headline_column = HEADLINE
     headline_bins = (0.0, 1.0, 100, False)  # a probability
     required_metadata = REQUIRED_METADATA
+    training_cli = "quoteflow.products.claims.training_cli"  # --labels
 
     def columns(self, requests: Sequence[BaseModel], today: dt.date) -> features.Columns:
         def dates(name: str) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from quoteflow.products.claims import reviewed
 from quoteflow.products.claims.features import CLASSES, FEATURE_SCHEMA_VERSION, N_FEATURES
 from quoteflow.report_format import markdown_table
 
@@ -86,4 +87,5 @@ def render(meta: dict[str, Any], tm: Trained, explanation_method: str) -> str:
         "",
         f"Reasons given with each decision: {explanation_method}.",
         "",
+        *reviewed.report_section(meta, cur),
     ])

@@ -20,7 +20,9 @@ import numpy as np
 from quoteflow.cli_options import default_actor
 from quoteflow.products.claims import decision, evaluate, explain, generator, model_io, plots
 from quoteflow.products.claims import features as F
+from quoteflow.products.claims import reviewed as reviewed_mod
 from quoteflow.products.claims.decision import ClaimsConfig
+from quoteflow.products.claims.labels import load as load_labels
 
 ModelType = Literal["logistic_regression", "hist_gradient_boosting"]
 MODEL_TYPES: tuple[ModelType, ...] = ("logistic_regression", "hist_gradient_boosting")
@@ -44,6 +46,7 @@ class Prepared:
     validation: np.ndarray
     test: np.ndarray
     seed: int
+    reviewed: reviewed_mod.Reviewed | None = None  # --labels: the desk's reviewed claims
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Trained:
     parity: dict[str, Any]
     explanation: dict[str, Any]
     plots: dict[str, bytes] = field(default_factory=dict)
+    reviewed: dict[str, Any] | None = None  # reviewed.judge on the held-out reviewed claims
 
 
 def prepare(seed: int = DEFAULT_SEED, config: Path | None = None) -> Prepared:
@@ -73,8 +77,8 @@ def prepare(seed: int = DEFAULT_SEED, config: Path | None = None) -> Prepared:
                     np.sort(val), np.sort(test), seed)
 
 
-def fit(model_type: ModelType, x: np.ndarray, y: np.ndarray, seed: int
-        ) -> tuple[Any, dict[str, Any]]:
+def fit(model_type: ModelType, x: np.ndarray, y: np.ndarray, seed: int,
+        sample_weight: np.ndarray | None = None) -> tuple[Any, dict[str, Any]]:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -83,12 +87,13 @@ def fit(model_type: ModelType, x: np.ndarray, y: np.ndarray, seed: int
     if model_type == "logistic_regression":
         params: dict[str, Any] = {"C": 1.0, "max_iter": 2000}
         model = make_pipeline(StandardScaler(), LogisticRegression(**params))
+        model.fit(x, y, logisticregression__sample_weight=sample_weight)
     else:
         params = {"max_iter": 150, "learning_rate": 0.08, "max_leaf_nodes": 15,
                   "min_samples_leaf": 40, "l2_regularization": 1.0, "early_stopping": False,
                   "random_state": seed}
         model = HistGradientBoostingClassifier(**params)
-    model.fit(x, y)
+        model.fit(x, y, sample_weight=sample_weight)
     return model, {k: v for k, v in params.items() if k != "random_state"}
 
 
@@ -111,7 +116,8 @@ def train_one(model_type: ModelType, data: Prepared, progress: Progress) -> Trai
     cost = data.config.cost_matrix()
     x, y, p_true = data.x, data.y, data.sample.true_probabilities
     progress(f"fit {model_type}")
-    model, params = fit(model_type, x[data.train], y[data.train], data.seed)
+    xf, yf, wf = reviewed_mod.fit_rows(x[data.train], y[data.train], data.reviewed)
+    model, params = fit(model_type, xf, yf, data.seed, wf)
     weights = decision.choose_weights(model.predict_proba(x[data.validation]),
                                       y[data.validation], cost)
     p_test = model.predict_proba(x[data.test])
@@ -130,6 +136,8 @@ def train_one(model_type: ModelType, data: Prepared, progress: Progress) -> Trai
         f"calibration_{model_type}.png": plots.calibration(p_test, y[data.test],
                                                            f"{model_type} (test)"),
     }
+    if data.reviewed is not None:
+        tm.reviewed = reviewed_mod.judge(onnx_bytes, data.reviewed, cost)
     return tm
 
 
@@ -150,7 +158,7 @@ class TrainingResult:
 
 
 def train(seed: int = DEFAULT_SEED, config: Path | None = None,
-          progress: Progress | None = None) -> TrainingResult:
+          progress: Progress | None = None, labels: Path | None = None) -> TrainingResult:
     """Generate, fit both families, choose their rules, evaluate; nothing is registered.
 
     One thread: the same bytes on any machine (a parallel histogram sum may round
@@ -161,7 +169,12 @@ def train(seed: int = DEFAULT_SEED, config: Path | None = None,
 
     step = progress or (lambda s: None)
     step("generate claims")
+    label_set = load_labels(labels) if labels is not None else None  # a bad file fails first
     data = prepare(seed, config)
+    if label_set is not None:
+        cfg = data.config
+        data.reviewed = reviewed_mod.prepare(label_set, cfg.reviewed_weight,
+                                             cfg.reviewed_holdout)
     with threadpool_limits(limits=1):
         models = [train_one(t, data, step) for t in MODEL_TYPES]
     bayes_figures, pay_all = bayes(data)
@@ -176,8 +189,12 @@ def register(result: TrainingResult, registry: Any, name: str = DEFAULT_NAME,
     from quoteflow.products.claims import artifact
 
     versions = []
+    data, cost = result.data, result.data.config.cost_matrix()
+    # judged before any new version exists: "current" is never one of this run's
+    now = (reviewed_mod.current(registry, name, data.reviewed, cost)
+           if data.reviewed is not None else None)
     for tm in result.models:
-        meta, files = artifact.contents(tm, result.data, result.bayes, result.comparison)
+        meta, files = artifact.contents(tm, result.data, result.bayes, result.comparison, now)
         mv = registry.register(name, tm.onnx_bytes, meta, extra_files=files)
         if to_staging:
             registry.move(name, mv.version, "Staging", actor or default_actor(),
@@ -190,12 +207,12 @@ def train_and_register(registry_dir: Path | str, *, seed: int = DEFAULT_SEED,
                        config: Path | None = None, name: str = DEFAULT_NAME,
                        to_staging: bool = False, actor: str | None = None,
                        mlflow_uri: str | None = None, progress: Progress | None = None,
-                       ) -> list[Any]:
+                       labels: Path | None = None) -> list[Any]:
     """Train both families, register one version each, log them to MLflow if asked."""
     from quoteflow.registry import Registry
 
     step = progress or (lambda s: None)
-    result = train(seed, config, step)
+    result = train(seed, config, step, labels)
     step("register")
     versions = register(result, Registry(registry_dir), name, to_staging, actor)
     if mlflow_uri:

@@ -1,0 +1,83 @@
+"""`quoteflow train --product claims --labels`: reviewed claims join the fit, the version
+names its label set, and the new version is compared with the current one on the
+reviewed claims it did not train on. Small runs (2,000 generated claims)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from quoteflow.products.claims import training
+from quoteflow.products.claims.labels import load
+from quoteflow.products.claims.training_cli import summary
+from quoteflow.registry import Registry
+from quoteflow.training.cli import train as train_cli
+from tests.unit.products.claims.test_labels import lines, rows
+
+SMALL = """currency: EUR
+costs: {missed_fraud: 3000, manual_review: 120, valid_wrongly_held: 250,
+        needless_document_request: 40, incomplete_paid: 400}
+training: {rows: 2000, validation_fraction: 0.2, test_fraction: 0.2, reviewed_weight: 5,
+           reviewed_holdout: 0.3}
+"""
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    root = tmp_path_factory.mktemp("reviewed")
+    config, labels = root / "claims.yaml", root / "decisions.jsonl"
+    config.write_text(SMALL)
+    labels.write_text("\n".join(lines(rows(300, seed=11))) + "\n")
+    return root, config, labels
+
+
+def test_a_version_trained_on_reviewed_claims_names_them_and_is_compared(
+        setup: tuple[Path, Path, Path]) -> None:
+    root, config, labels = setup
+    registry = Registry(root / "registry")
+    training.register(training.train(config=config), registry)  # v1, v2: the current ones
+    registry.move("claims", "1", "Staging", "test", "candidate")
+    registry.move("claims", "1", "Production", "test", "current")
+    run = training.train(config=config, labels=labels)
+    versions = training.register(run, registry)
+    assert [mv.version for mv in versions] == ["3", "4"]
+    label_set = load(labels)
+    for mv in versions:
+        meta = mv.metadata
+        got = meta["labels"]
+        assert (got["count"], got["sha256"], got["weight"]) == (300, label_set.fingerprint(), 5)
+        assert got["trained_on"] + got["held_out"] == 300 and 50 < got["held_out"] < 130
+        assert got["first_decided_at"] < got["last_decided_at"]
+        assert meta["params"]["labels_sha256"] == label_set.fingerprint()
+        held = meta["metrics"]["reviewed_holdout"]
+        assert held["new"]["rows"] == held["current"]["rows"] == got["held_out"]
+        assert (held["current"]["version"], held["current"]["stage"]) == ("1", "Production")
+        assert 0 < held["new"]["agreement"] <= 1 and held["new"]["cost_per_claim"] >= 0
+    report = (versions[0].path / "report.md").read_text()
+    assert "## Reviewed claims" in report and "| current (v1, Production) |" in report
+    lines_out = summary(versions)
+    assert lines_out[0].startswith("reviewed claims: 300 from decisions.jsonl (decided ")
+    assert "held-out reviewed claims: agreement" in lines_out[2]
+    assert "current v1:" in lines_out[2]
+    # the reviewed claims changed the fit; the same labels give the same bytes
+    plain = registry.get("claims", "1").read_verified()
+    assert versions[0].read_verified() != plain
+    again = training.train(config=config, labels=labels)
+    assert again.models[0].onnx_bytes == run.models[0].onnx_bytes
+
+
+def test_a_bad_label_file_is_refused_before_training(setup: tuple[Path, Path, Path]) -> None:
+    root, _, labels = setup
+    bad = root / "bad.jsonl"
+    text = labels.read_text().splitlines()
+    row = json.loads(text[4])
+    row["label"] = "approved"
+    bad.write_text("\n".join([*text[:4], json.dumps(row)]) + "\n")
+    out = CliRunner().invoke(train_cli, ["--product", "claims", "--labels", str(bad),
+                                         "--registry", str(root / "never")])
+    assert out.exit_code == 1
+    assert f"{bad} line 5: label: 'approved' is not one of valid, fraud, review" in out.output
+    assert not (root / "never").exists()
