@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Literal
+from types import GenericAlias
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -44,21 +45,25 @@ def documented(registry: Registry, name: str,
         schema_version = str(meta["feature_schema_version"])
     except Exception:  # any failure is reported by the load, not here
         return PredictRequest, PredictResponse
-    row = Annotated[list[float], Field(min_length=width, max_length=width)]
-
+    # Types made of run-time values (pydantic reads them; to mypy they are Any):
+    # Literal[schema_version], list[row] and list[product.prediction_model].
+    pinned: Any = Literal.__getitem__(schema_version)
+    rows: Any = GenericAlias(list, (Annotated[list[float], Field(min_length=width,
+                                                                 max_length=width)],))
+    predictions: Any = GenericAlias(list, (product.prediction_model,))
     request = create_model(
         "PredictRequest",
         __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [
             {"schema_version": schema_version, "features": [[0.0] * width]}]}),
-        schema_version=(Literal[schema_version], ...),  # type: ignore[valid-type]
-        features=(list[row], Field(min_length=1, max_length=10_000)))  # type: ignore[valid-type]
+        schema_version=(pinned, ...),
+        features=(rows, Field(min_length=1, max_length=10_000)))
     response = create_model("PredictResponse", __base__=PredictResponse,
-                            predictions=(list[product.prediction_model], ...))  # type: ignore[call-overload]
+                            predictions=(predictions, ...))
     return request, response
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()  # type: ignore[call-arg]
+    settings = settings or Settings()
     registry = Registry(settings.registry_dir)
     model = OnnxModel(registry, settings.model_name, settings.model_version,
                       settings.intra_op_threads)
@@ -92,15 +97,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    422: {"model": ValidationErrorBody}, 503: {"description": "model not ready"}},
     )
     async def predict(request: Request) -> Response:
-        if not model.ready:  # whatever the body
-            return _not_ready(plane.predict(b""))  # type: ignore[arg-type]
-        if settings.artificial_delay_ms:
-            await asyncio.sleep(settings.artificial_delay_ms / 1000)
-        try:
-            body = await read_json_body(request, settings.max_body_bytes)
-        except BadRequest as e:
-            metrics.PREDICT_REJECTED.labels("invalid").inc()
-            return error_response(e)
+        body = b""  # not ready: whatever the body, the dataplane says so (and counts it)
+        if model.ready:
+            if settings.artificial_delay_ms:
+                await asyncio.sleep(settings.artificial_delay_ms / 1000)
+            try:
+                body = await read_json_body(request, settings.max_body_bytes)
+            except BadRequest as e:
+                metrics.PREDICT_REJECTED.labels("invalid").inc()
+                return error_response(e)
         outcome = plane.predict(body)
         if isinstance(outcome, Predicted):
             return json_response(outcome.body)

@@ -146,10 +146,11 @@ class Dataplane:
         try:
             version, x, wanted = parse_predict(body, self.max_rows)
             m = self.model if wanted is None else self.models.get(wanted)
-            if m is None or not m.ready:
+            if m is None or not m.ready or m.product is None:
                 metrics.PREDICT_REJECTED.labels("version").inc()
                 return Refused(409, [{"loc": ["body", "model_version"], "msg": self._not_served(
                     wanted), "type": "version_not_served"}])
+            product = m.product
             m.check(version, x)
         except BadPredictBody as e:
             metrics.PREDICT_REJECTED.labels("invalid").inc()
@@ -162,14 +163,14 @@ class Dataplane:
         out = m.run(x)
         metrics.ONNX_RUN_DURATION.observe(time.perf_counter() - t0)
         metrics.PREDICT_ROWS.inc(len(x))
-        if problem := m.product.check_warm_up(out):
+        if problem := product.check_warm_up(out):
             metrics.PREDICT_REJECTED.labels("out_of_domain").inc()
             return Refused(422, [{"loc": ["body", "features"], "type": "out_of_domain",
                                   "msg": f"the model gives {problem} for these features: "
                                          "they are far outside anything it was trained on"}])
         if self.drift is not None and m is self.model:
-            self.drift.observe(x[:, :len(m.product.raw_features)])
-        answer = {"model": m.model_ref(), **m.product.answer_extras(m.metadata),
+            self.drift.observe(x[:, :len(product.raw_features)])
+        answer = {"model": m.model_ref(), **product.answer_extras(m.metadata),
                   "predictions": m.predictions(out, x)}
         metrics.PREDICT_DURATION.observe(time.perf_counter() - start)
         return Predicted(answer)
