@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, TypeVarTuple
 
 from quoteflow.desk import schema
 from quoteflow.ledger.settings import kind_of
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 Statement = tuple[str, Sequence[Any]]
 _TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -51,7 +54,7 @@ class SqliteDatabase:
         self._ex = ThreadPoolExecutor(1, thread_name_prefix="desk-sqlite")
         self._c: Any = None
 
-    async def _on(self, fn: Any, *args: Any) -> Any:
+    async def _on(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._ex, fn, *args)
 
     def _open(self) -> None:
@@ -81,7 +84,7 @@ class SqliteDatabase:
         return [{k: _time(v) for k, v in zip(names, row, strict=True)} for row in cur]
 
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        return await self._on(self._fetch, sql, args)  # type: ignore[no-any-return]
+        return await self._on(self._fetch, sql, args)
 
     def _transaction(self, statements: Sequence[Statement], guarded: bool = False) -> int:
         import sqlite3
@@ -104,7 +107,7 @@ class SqliteDatabase:
         return n
 
     async def execute(self, sql: str, *args: Any) -> int:
-        return await self._on(self._transaction, [(sql, args)])  # type: ignore[no-any-return]
+        return await self._on(self._transaction, [(sql, args)])
 
     async def transaction(self, statements: Sequence[Statement],
                           guarded: bool = False) -> bool:

@@ -7,12 +7,11 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quoteflow.desk import outcome_metrics
 from quoteflow.desk.claims import Desk
@@ -39,7 +38,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
 
-        async def with_headers(message: dict[str, Any]) -> None:
+        async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 have = {k.lower() for k, _ in message.get("headers", [])}
                 message.setdefault("headers", [])
@@ -82,7 +81,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: DeskSettings | None = None) -> FastAPI:
     app = FastAPI(title="quoteflow claims desk", lifespan=lifespan, docs_url=None,
                   redoc_url=None, openapi_url=None)
-    app.state.settings = settings or DeskSettings()  # type: ignore[call-arg]
+    app.state.settings = settings or DeskSettings()
     app.state.csrf_key = secrets.token_bytes(32)
     app.state.ready = False
     app.state.metrics, app.state.outcome_collector = outcome_metrics.registry()
