@@ -160,6 +160,15 @@ def missing(request: dict[str, Any]) -> list[str]:
     return out
 
 
+def facts(claim: dict[str, Any]) -> list[Any]:
+    """The claim's facts as a reviewer reads them, triage's reasons beside them
+    (products/claims/presentation.py)."""
+    from quoteflow.products.claims.decision import ClaimsConfig
+    from quoteflow.products.claims.presentation import facts as shown
+
+    return shown(claim["request"], claim.get("reasons"), ClaimsConfig.load().currency)
+
+
 def labelled(decision: dict[str, Any]) -> dict[str, Any]:
     """One reviewer decision as a labelled row for retraining the triage model."""
     return {"claim_reference": decision["reference"], "request": decision["request"],

@@ -56,6 +56,13 @@ def test_claim_is_kept_pending_when_triage_is_unreachable(app_client: TestClient
     assert r.status_code == 200 and "Saved, waiting for triage" in r.text
     assert "will be triaged automatically" in r.text and "estimate.pdf" in r.text
     assert "A pipe burst in the kitchen." in r.text  # what the agent typed is kept
+    # facts in words: the currency's format, dates as dates, yes or no
+    assert '<td id="fact-claimed_amount">€2,300.00</td>' in r.text
+    assert '<td id="fact-sum_insured">€250,000.00</td>' in r.text
+    assert '<td id="fact-incident_date">Sun 2 Mar 2025</td>' in r.text
+    assert '<td id="fact-police_or_medical_report">No</td>' in r.text
+    assert "2300.0" not in r.text and "False" not in r.text
+    assert "What triage made of it" not in r.text  # no answer yet, no reasons column
 
 
 def test_field_errors_come_back_beside_their_inputs(app_client: TestClient) -> None:

@@ -147,7 +147,8 @@ async def claim_page(request: Request, reference: str, user: User, desk: Desk,
     return render(request, "claim.html", status, user=user, claim=claim,
                   documents=await desk.store.documents(reference),
                   history=await desk.store.history(reference),
-                  missing=claims.missing(claim["request"]), error=error,
+                  missing=claims.missing(claim["request"]), facts=claims.facts(claim),
+                  error=error,
                   max_files=request.app.state.settings.max_files)
 
 

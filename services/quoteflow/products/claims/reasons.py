@@ -12,6 +12,7 @@ other classes.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -43,11 +44,53 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "description_length": ("description_words",),
 }
 assert sorted(f for g in GROUPS.values() for f in g) == sorted(FEATURE_NAMES)
+# The request fields each fact is about, the most telling first: a page shows a reason
+# beside the first.
+FACT_FIELDS: dict[str, tuple[str, ...]] = {
+    "cover": ("policy_start_date", "incident_date"),
+    "report_delay": ("report_date", "incident_date"),
+    "amount": ("claimed_amount", "sum_insured"),
+    "round_amount": ("claimed_amount",),
+    "phrases": ("incident_description",),
+    "prior_claims": ("prior_claims_3y",),
+    "witnesses": ("witnesses",),
+    "report": ("police_or_medical_report",),
+    "documents": ("documents_attached",),
+    "age": ("claimant_age",),
+    "line": ("line",),
+    "description_length": ("incident_description",),
+}
+# Each group's sentences (``sentence``), recognised again: answers carry the words only.
+_SENTENCES: dict[str, re.Pattern[str]] = {g: re.compile(p) for g, p in {
+    "cover": r"^The incident happened -?\d+ days after cover started\.$",
+    "report_delay": r"^It was reported -?\d+ days after the incident\.$",
+    "amount": r"^The claimed amount is \d+% of the sum insured\.$",
+    "round_amount": r"^The claimed amount is (a round figure \(.*\)|not a round figure)\.$",
+    "phrases": r"^The description uses ",
+    "prior_claims": r"^(\d+ prior claims?|No prior claims) in the last 3 years\.$",
+    "witnesses": r"^(\d+ witness(es)?|No witnesses) to the incident\.$",
+    "report": r"^(The \w+ report a \w+ claim of this size needs is missing|A \w+ report is "
+              r"attached|No \w+ report is attached \(none is needed at this amount\))\.$",
+    "documents": r"^(\d+ of the \d+|All \d+) documents a \w+ claim needs are "
+                 r"(missing|attached)\.$",
+    "age": r"^The claimant is \d+\.$",
+    "line": r"^It is a \w+ claim\.$",
+    "description_length": r"^The description is \d+ words? long\.$",
+}.items()}
+assert set(_SENTENCES) == set(GROUPS) == set(FACT_FIELDS)
+
+
+def fields_named(reason: str) -> tuple[str, ...]:
+    """The request fields a reason (one of ``sentence``'s) is about; () if none."""
+    for group, pattern in _SENTENCES.items():
+        if pattern.search(reason):
+            return FACT_FIELDS[group]
+    return ()
 _COL = {name: j for j, name in enumerate(FEATURE_NAMES)}
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
 def sentence(group: str, row: np.ndarray, currency: str) -> str:
@@ -77,7 +120,7 @@ def sentence(group: str, row: np.ndarray, currency: str) -> str:
         return f"{_plural(n, 'prior claim') if n else 'No prior claims'} in the last 3 years."
     if group == "witnesses":
         n = int(v["witnesses"])
-        return f"{_plural(n, 'witness') if n else 'No witnesses'} to the incident."
+        return f"{_plural(n, 'witness', 'witnesses') if n else 'No witnesses'} to the incident."
     if group == "report":
         if v["required_report_missing"]:
             return f"The {report} report a {line} claim of this size needs is missing."
