@@ -65,7 +65,7 @@ def _pick(model: SeverityModel, idx: np.ndarray) -> SeverityModel:
 
 def annual_losses(total_frequency: float, severity: SeverityModel, years: int, seed: int,
                   posterior: SeverityModel | None = None,
-                  progress: Callable[[int], None] | None = None) -> np.ndarray:
+                  progress: Callable[[int], object] | None = None) -> np.ndarray:
     """``years`` simulated aggregate annual losses of a book with this summed frequency."""
     if years < 1:
         raise ValueError("years must be at least 1")

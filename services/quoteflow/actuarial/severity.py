@@ -32,9 +32,9 @@ import numpy as np
 from scipy import stats
 
 from quoteflow.actuarial import severity_fit, splice
+from quoteflow.actuarial.point_masses import PointMasses
 from quoteflow.actuarial.severity_dist import (
     FAMILIES,
-    PointMasses,
     SeverityModel,
     Splice,
     check_family,

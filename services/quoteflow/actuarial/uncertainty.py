@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from quoteflow.actuarial.severity_dist import PARAM_NAMES, PointMasses, SeverityModel, Splice
+from quoteflow.actuarial.point_masses import PointMasses
+from quoteflow.actuarial.severity_dist import PARAM_NAMES, SeverityModel, Splice
 from quoteflow.actuarial.severity_fit import hessian, to_params, to_theta
 
 ABC_SAMPLES = 10_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Never
 
 import click
 
@@ -50,7 +51,7 @@ def score(model_ref: str, input_path: Path, output_path: Path, registry_dir: Pat
                    # on by default: the picture is what a repricing review starts from
                    plot=None if no_plot else plot_path or default_plot_path(output_path),
                    quote_date=quote_date.date() if quote_date else None)
-    bar: tqdm | None = None
+    bar: tqdm[Never] | None = None  # a bar that counts, iterating nothing
 
     def on_start(total: int | None) -> None:
         nonlocal bar
@@ -58,7 +59,7 @@ def score(model_ref: str, input_path: Path, output_path: Path, registry_dir: Pat
                    dynamic_ncols=True, disable=None)
 
     try:
-        summary = run(opts, progress=lambda n: bar.update(n) if bar is not None else None,
+        summary = run(opts, progress=lambda n: bar is not None and bar.update(n),
                       on_start=on_start)
     except (BookError, RegistryError, ModelLoadError, OSError) as e:
         raise click.ClickException(str(e)) from e

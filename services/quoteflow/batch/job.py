@@ -59,7 +59,7 @@ class Summary:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
-Progress = Callable[[int], None]
+Progress = Callable[[int], object]  # what it returns is ignored (tqdm's update)
 
 
 def run(opts: Options, progress: Progress | None = None,
@@ -82,7 +82,7 @@ def run(opts: Options, progress: Progress | None = None,
     csv = book.format == "csv"
     rejects_path = opts.rejects or default_rejects_path(opts.output)
     summary = Summary(model.name, model.version, model.sha256, output=opts.output,
-                      rejects=rejects_path, compare_version=compare and compare.version)
+                      rejects=rejects_path, compare_version=compare.version if compare else None)
     stats = PremiumStats(compare.version if compare else None,
                          edges=headline_edges(scorer.product))
     writes = Background(priced.write)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -51,7 +52,7 @@ def bench(registry: Path, blue: str, green: str, workdir: Path, seconds: float, 
                    seconds=seconds, warmup=warmup, pin=pin or None, bentoml=not no_bentoml,
                    only=only, postgres_url=postgres_url,
                    log=lambda m: click.echo(m, err=True))
-    meta = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    meta: dict[str, Any] = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "machine": machine(), "seconds": seconds, "warmup": warmup,
             "load_generator": f"wrk -t1 (closed) / our keep-alive client+uvloop (open), "
                               f"pinned to CPU {pin or 'none'}"}

@@ -1,9 +1,8 @@
 """Start what the benchmark needs, drive each target, collect rows.
 
-One run: the local stack (real processes), nginx in front of the two inference
-processes, BentoML on the Blue model's ONNX file; then every case back to back so
-the ratios share the machine's mood. Shadow is switched through the router's
-admin API, as an SRE would.
+One run: the local stack (real processes), nginx in front of the two inference processes,
+BentoML on the Blue model's ONNX file; then every case back to back so the ratios share
+the machine's mood. Shadow is switched through the router's admin API, as an SRE would.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from quoteflow.bench import bento, nginx, onnx_raw, wrk
@@ -112,11 +112,11 @@ class Bench:
     def suite(self, section: str, base: str, path: str, reqs: list[Request],
               groups: dict[str, int], conns: tuple[int, ...], rates: tuple[int, ...]) -> None:
         for c in conns:
-            self.add(self._batched(base, lambda c=c: self.closed(section, base, path, reqs, c,
-                                                                 groups)))
+            self.add(self._batched(base, partial(self.closed, section, base, path, reqs, c,
+                                                 groups)))
         for rate in rates:
-            self.add(self._batched(base, lambda rate=rate: self.open(
-                section, base + path, reqs, rate, groups)))
+            self.add(self._batched(base, partial(self.open, section, base + path, reqs, rate,
+                                                 groups)))
 
     @staticmethod
     def _batched(base: str, case: Callable[[], Row]) -> Row:
@@ -214,8 +214,8 @@ class Bench:
             return
         for which, factor in RELATIVE_LOADS.items():
             rate = max(int(best * factor), 1)
-            row = self._batched(router, lambda rate=rate: self.open(
-                CHAIN, router + "/v1/quote", self.work.quotes, rate, groups))
+            row = self._batched(router, partial(self.open, CHAIN, router + "/v1/quote",
+                                                self.work.quotes, rate, groups))
             row.load = f"open {rate}/s {which}"
             self.add(row)
 
@@ -257,7 +257,7 @@ class Bench:
             return
         self.o.log("nginx split_clients ...")
         port = free_port()
-        hp = lambda s: f"127.0.0.1:{st.config.port(s)}"  # noqa: E731
+        hp: Callable[[str], str] = lambda s: f"127.0.0.1:{st.config.port(s)}"  # noqa: E731
         proc = nginx.start(self.o.workdir / "nginx", port, hp("inference-blue"),
                            hp("inference-green"), GREEN_WEIGHT)
         extra.callback(_stop, proc)

@@ -31,6 +31,11 @@ def _how(model: str, blue: str, green: str) -> str:
             "SUMMARY.json --reason ... --actor ...` if it is beyond the limits")
 
 
+def _texts(values: object) -> list[str]:
+    """A recorded list's items as text (a review's entries are JSON: anything)."""
+    return [str(v) for v in values] if isinstance(values, list) else [str(values)]
+
+
 def check(registry: Registry, model: str, blue: str, green: str,
           accept: Path | None = None, reason: str | None = None,
           actor: str | None = None) -> Verdict:
@@ -50,7 +55,7 @@ def check(registry: Registry, model: str, blue: str, green: str,
             return Verdict(True, f"dislocation review of {blue} -> {green} within the limits "
                            f"({last['folder']})", last)
         return Verdict(False, f"the dislocation review of {model} {blue} -> {green} is beyond "
-                       f"the limits ({'; '.join(map(str, last['breaches']))}): accept it "
+                       f"the limits ({'; '.join(_texts(last['breaches']))}): accept it "
                        f"with --accept-dislocation {last['folder']}/summary.json --reason ... "
                        "--actor ...", last)
     if not (reason and reason.strip() and actor and actor.strip()):

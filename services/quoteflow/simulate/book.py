@@ -34,7 +34,7 @@ class BookFrequency:
 
 def book_frequency(registry_dir: Path, model_ref: str, book_path: Path,
                    quote_date: dt.date | None = None,
-                   progress: Callable[[int], None] | None = None) -> BookFrequency:
+                   progress: Callable[[int], object] | None = None) -> BookFrequency:
     model = load_model(Registry(registry_dir), model_ref)
     product = model.product
     assert product is not None

@@ -19,7 +19,7 @@ def write_png(values: np.ndarray, path: Path, title: str, xlabel: str,
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     v = np.asarray(values, dtype=np.float64)
     log = v.min() > 0 and np.quantile(v, 0.999) / max(np.median(v), 1e-300) > 50
-    bins = np.geomspace(v.min(), v.max(), 80) if log else 80
+    bins = np.geomspace(v.min(), v.max(), 80).tolist() if log else 80
     ax.hist(v, bins=bins, color="C0", alpha=0.8)
     if log:
         ax.set_xscale("log")

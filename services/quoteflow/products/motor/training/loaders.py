@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from quoteflow.actuarial.errors import DataError
 from quoteflow.products.motor import features
-from quoteflow.products.motor.training.schema import DataError, validate_claims, validate_policies
+from quoteflow.products.motor.training.schema import validate_claims, validate_policies
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from quoteflow.actuarial import severity
-from quoteflow.products.motor import explain, features, onnx_graph
+from quoteflow.products.motor import explain, features, model_io
 from quoteflow.products.motor.training import frequency, premiums
 from quoteflow.training import artifact
 
@@ -57,7 +57,7 @@ def build(tm: TrainedModel, result: TrainingResult, deviances: dict[str, float]
         "quotes": {"validity_days": result.quote_validity_days},
         "library_versions": artifact.library_versions(),
         "seed": result.seed,
-        "onnx": {"input": onnx_graph.INPUT, "outputs": list(onnx_graph.OUTPUTS)},
+        "onnx": {"input": model_io.INPUT, "outputs": list(model_io.OUTPUTS)},
         "explanation": explain.as_metadata(),
     }
     if tm.model_type == "poisson_glm":
