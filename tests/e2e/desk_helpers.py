@@ -54,7 +54,11 @@ class DeskProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str, stdin: str = "") -> str:
-        done = subprocess.run([sys.executable, "-m", "quoteflow.cli", "desk", *args],
+        """`quoteflow desk ARGS` against this desk's database."""
+        return self.quoteflow("desk", *args, stdin=stdin)
+
+    def quoteflow(self, *args: str, stdin: str = "") -> str:
+        done = subprocess.run([sys.executable, "-m", "quoteflow.cli", *args],
                               input=stdin, capture_output=True, text=True, env=self.env,
                               timeout=60)
         assert done.returncode == 0, done.stderr

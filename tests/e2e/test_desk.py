@@ -10,11 +10,13 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from quoteflow.local.stack import Stack
 from quoteflow.products.claims import training
+from quoteflow.products.claims.labels import load as load_labels
 from quoteflow.registry import Registry
 from tests.e2e.desk_helpers import FRAUD, INCOMPLETE, PASSWORD, VALID, DeskProcess
 from tests.e2e.helpers import make_stack
@@ -122,7 +124,7 @@ def test_incomplete_claim_asks_for_documents(browser: Browser, desk: DeskProcess
 
 
 def test_reviewer_approves_a_suspicious_claim_with_a_reason(
-        browser: Browser, desk: DeskProcess, screens: Path) -> None:
+        browser: Browser, desk: DeskProcess, screens: Path, tmp_path: Path) -> None:
     agent = session(browser, desk, "alice")
     fill_claim(agent, desk, FRAUD, [doc("photos.pdf", PDF)])
     expect(agent.locator("#status")).to_contain_text("Held for fraud review")
@@ -131,6 +133,8 @@ def test_reviewer_approves_a_suspicious_claim_with_a_reason(
     expect(reviewer.locator("table")).to_contain_text(reference)
     reviewer.screenshot(path=str(screens / "06-review-queue.png"), full_page=True)
     reviewer.get_by_role("link", name=reference).click()
+    reviewer_sees_facts_in_words(reviewer)
+    reviewer.screenshot(path=str(screens / "06b-claim-for-review.png"), full_page=True)
     reviewer.get_by_label("Approve (pay)").check()
     reviewer.get_by_label(re.compile("^Reason")).fill("Dealer invoice and bank transfer seen")
     reviewer.get_by_role("button", name="Record the decision").click()
@@ -147,6 +151,47 @@ def test_reviewer_approves_a_suspicious_claim_with_a_reason(
     assert [(r["label"], r["reviewer"], r["triage_decision"]) for r in mine] == [
         ("valid", "rita", "fraud")]
     assert mine[0]["request"]["line"] == "motor"
+    outcomes_are_exported(desk, mine[0]["triage_model"])
+    labels = tmp_path / "decisions.jsonl"
+    desk.cli("export-decisions", "--out", str(labels))
+    assert reference in {c.reference for c in load_labels(labels).claims}  # trainable as is
+
+
+def reviewer_sees_facts_in_words(page: Page) -> None:
+    """Amounts in the currency's format, yes/no, dates as dates, and each of triage's
+    reasons beside the fact it names."""
+    expect(page.locator("#fact-claimed_amount")).to_have_text("€15,000.00")
+    expect(page.locator("#fact-sum_insured")).to_have_text("€15,000.00")
+    expect(page.locator("#fact-police_or_medical_report")).to_have_text("Yes")
+    expect(page.locator("#fact-line")).to_have_text("Motor")
+    expect(page.locator("#fact-incident_date")).to_have_text(
+        re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} \d{4}$"))
+    facts = page.locator("table.facts").inner_text()
+    assert "15000.0" not in facts and "True" not in facts
+    assert not re.search(r"\d{4}-\d\d-\d\d", facts)  # no ISO dates left
+    said = page.locator("#reasons li").all_inner_texts()
+    beside = page.locator(".fact-reason p").all_inner_texts()
+    assert said and set(beside) <= set(said)
+    assert len(beside) == len([r for r in said if not r.startswith("No single fact")])
+
+
+def outcomes_are_exported(desk: DeskProcess, model: dict[str, str]) -> None:
+    """The reviewer's decision counts in the desk's metrics and `quoteflow claims
+    outcomes`, under the version and color that triaged the claim."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(desk.url + "/metrics", timeout=5).text
+    got = {(s.name, s.labels.get("model_version"), s.labels.get("color")): s.value
+           for f in text_string_to_metric_families(text) for s in f.samples}
+    key = (model["version"], model["color"])
+    assert got[("quoteflow_claims_reviewed_claims", *key)] >= 1
+    assert ("quoteflow_claims_reviewed_fraud_precision_ratio", *key) in got
+    body = json.loads(desk.quoteflow("claims", "outcomes", "--json",
+                                     "--database", desk.db_url))
+    mine = [o for o in body["outcomes"] if (o["model_version"], o["color"]) == key]
+    assert mine and mine[0]["reviewed"] == got[("quoteflow_claims_reviewed_claims", *key)]
+    table = desk.quoteflow("claims", "outcomes", "--database", desk.db_url)
+    assert table.splitlines()[0].startswith("version  color  reviewed  agreement")
 
 
 @pytest.mark.expect_log_errors()  # the router's stop logs nothing wrong; the desk warns only
