@@ -188,6 +188,24 @@ class Product(ABC):
         product whose answers are decisions, not prices (nothing to honour or bind)."""
         return None
 
+    # --- renewals and guardrails (a priced product) ------------------------------------
+    # The request field naming a bound answer a request renews (motor: ``renews``);
+    # None: the product has no renewals.
+    renewal_field: ClassVar[str | None] = None
+    # Every guardrail rule a prediction may state it fired: the bounded label values of
+    # the router's rule-hit counter.
+    guardrail_rules: ClassVar[tuple[str, ...]] = ()
+
+    def renew(self, prediction: dict[str, Any], prior: Decimal,
+              answer: dict[str, Any]) -> dict[str, Any]:
+        """The new-business ``prediction`` made the renewal of a bound ``prior`` price,
+        by the rules ``answer_extras`` stated (the artifact's); renewals only."""
+        raise NotImplementedError(f"product {self.name} has no renewals")
+
+    def rules_fired(self, prediction: dict[str, Any]) -> list[str]:
+        """The guardrail rules that moved this prediction's price (in guardrail_rules)."""
+        return []
+
     @abstractmethod
     def check_warm_up(self, outputs: dict[str, np.ndarray]) -> str | None:
         """None if a batch's outputs are sane, else why not: checked on the warm-up batch

@@ -172,7 +172,7 @@ def constant(value: str, n: int) -> pa.Array:
 def scored_columns(cols: QuoteColumns, out: dict[str, np.ndarray],
                    metadata: dict[str, Any]) -> dict[str, Any]:
     """A priced chunk's motor columns, the figures inference answers live (shaping)."""
-    premium = np.array([float(p) for p in shaping.money(out["premium"], metadata)])
-    return {"quote_date": cols.quote_date, "premium": premium,
+    held = shaping.guarded_columns(out, metadata)
+    return {"quote_date": cols.quote_date, "premium": held.pop("premium"),
             "currency": constant(metadata["pricing"]["currency"], len(out["premium"])),
-            **shaping.columns(out, metadata)}
+            **shaping.columns(out, metadata), **held}

@@ -50,6 +50,11 @@ class QuoteRequest(BaseModel):
         default=None, description="the cover's first day, from the quote date up to "
                                   "90 days after today; defaults to the quote date. The "
                                   "quote is priced by the tariff in effect on that day")
+    renews: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{32}$",
+        description="the quote_id of this customer's bound quote this one renews: the "
+                    "renewal is held within the tariff's renewal cap of that premium and "
+                    "never above the same risk's new-business price")
 
     @field_validator("driver_birth_date", "vehicle_first_registration_date", "quote_date",
                      "cover_start", mode="before")
@@ -70,6 +75,20 @@ class QuoteRequest(BaseModel):
         return v
 
 
+class RuleFired(BaseModel):
+    rule: Literal["floor", "ceiling", "renewal_cap", "enbp"]
+    by: float = Field(description="what the rule added to the price (negative: took off)")
+
+
+class GuardrailsApplied(BaseModel):
+    uncapped_premium: float = Field(description="the model's price before any guardrail")
+    rules: list[RuleFired] = Field(description="each rule that moved the price, in order")
+    prior_premium: float | None = Field(
+        default=None, description="renewals: the bound premium renewed")
+    new_business_premium: float | None = Field(
+        default=None, description="renewals: the same risk's new-business price that day")
+
+
 class PriceBreakdown(BaseModel):
     expected_frequency: float = Field(
         description="claims per policy-year: base_frequency x every rating factor's effect")
@@ -88,6 +107,7 @@ class PriceBreakdown(BaseModel):
     profit_loading: float = Field(description="fraction added for profit")
     minimum_premium: float
     minimum_applied: bool
+    guardrails: GuardrailsApplied
 
 
 class Prediction(BaseModel):

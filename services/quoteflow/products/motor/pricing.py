@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 FORMULA = ("premium = max(minimum_premium, frequency * (attritional_severity + "
            "large_loss_severity) * (1 + expense_loading + profit_loading))")
@@ -23,6 +23,19 @@ FORMULA = ("premium = max(minimum_premium, frequency * (attritional_severity + "
 
 class PricingConfigError(ValueError):
     pass
+
+
+class GuardrailsConfig(BaseModel):
+    """What holds a price besides the model (actuarial/guardrails.py applies them); the
+    floor is the tariff's minimum premium."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ceiling: float | None = Field(default=None, gt=0, description="in the currency")
+    renewal_cap: float | None = Field(
+        default=None, ge=0, lt=1,
+        description="a renewal moves at most this fraction from the bound premium, up or down")
+    enbp: bool = Field(default=True, description="a renewal never above new business's price")
 
 
 class PricingConfig(BaseModel):
@@ -43,6 +56,15 @@ class PricingConfig(BaseModel):
     # explicit acceptance (quoteflow dislocation): "over_10" = up or down by over 10%
     dislocation_limits: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=dict)
+    guardrails: GuardrailsConfig = GuardrailsConfig()
+
+    @model_validator(mode="after")
+    def _ceiling_above_floor(self) -> PricingConfig:
+        ceiling = self.guardrails.ceiling
+        if ceiling is not None and ceiling < self.minimum_premium:
+            raise ValueError(f"guardrails.ceiling {ceiling} is below minimum_premium "
+                             f"{self.minimum_premium}")
+        return self
 
     @property
     def loading_factor(self) -> float:

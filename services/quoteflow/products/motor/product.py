@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from quoteflow.actuarial.guardrails import RULES
 from quoteflow.products.base import (
     FastPath,
     FieldProblem,
@@ -48,6 +49,8 @@ class MotorProduct(Product):
     headline_column = "premium"
     headline_bins = (1.0, 1e9, 180, True)  # currency units, log-spaced
     required_metadata = ("pricing",)
+    renewal_field = "renews"
+    guardrail_rules = RULES
 
     def columns(self, requests: Sequence[BaseModel], today: dt.date) -> features.QuoteColumns:
         def days(name: str) -> np.ndarray:
@@ -89,7 +92,7 @@ class MotorProduct(Product):
         # the cover start picks the quote's tariff (traffic.tariffs); default its date
         return {"cover_start": (req.cover_start or req.quote_date or today).isoformat(),
                 "customer_key": req.customer_key,
-                "quote_date": (req.quote_date or today).isoformat()}
+                "quote_date": (req.quote_date or today).isoformat(), "renews": req.renews}
 
     def reference_edges(self) -> dict[str, list[float]]:
         return features.reference_edges()
@@ -103,7 +106,15 @@ class MotorProduct(Product):
 
     def answer_extras(self, metadata: dict[str, Any]) -> dict[str, Any]:
         return {"currency": str(metadata["pricing"]["currency"]),
-                "validity_days": float(metadata.get("quotes", {}).get("validity_days", 30))}
+                "validity_days": float(metadata.get("quotes", {}).get("validity_days", 30)),
+                "guardrails": shaping.guardrails(metadata).as_metadata()}
+
+    def renew(self, prediction: dict[str, Any], prior: Decimal,
+              answer: dict[str, Any]) -> dict[str, Any]:
+        return shaping.renewed(prediction, prior, answer["guardrails"])
+
+    def rules_fired(self, prediction: dict[str, Any]) -> list[str]:
+        return [r["rule"] for r in prediction["breakdown"]["guardrails"]["rules"]]
 
     def quoted(self, prediction: dict[str, Any], answer: dict[str, Any]) -> Quoted:
         # the premium is already rounded to the unit (shaping.money): its repr is exact

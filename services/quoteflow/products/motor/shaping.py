@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from quoteflow.actuarial.guardrails import Fired, Guarded, Guardrails, new_business, renewal
 from quoteflow.products.motor.explain import FACTOR_NAMES
 
 
@@ -36,14 +37,47 @@ def money(premium: np.ndarray, metadata: dict[str, Any]) -> list[Decimal]:
     return [Decimal(repr(float(p))).quantize(unit, ROUND_HALF_UP, wide) for p in premium]
 
 
+def guardrails(metadata: dict[str, Any]) -> Guardrails:
+    """The artifact's guardrails (pricing.guardrails; the floor is the minimum premium)."""
+    p = metadata["pricing"]
+    return Guardrails.of({**p.get("guardrails", {}), "floor": p["minimum_premium"],
+                          "minor_unit": p.get("minor_unit", 2)})
+
+
+def guarded(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> list[Guarded]:
+    """Each row's new-business price: the graph's premium held by the guardrails. The
+    graph floors at the minimum premium itself; a floored row's uncapped price is its
+    loaded pure premium, so the floor is stated as a rule like the others."""
+    g = guardrails(metadata)
+    floored = minimum_applied(out["premium"], metadata)
+    loaded = out["pure_premium"] * float(metadata["pricing"]["loading_factor"])
+    before = money(np.where(floored, loaded, out["premium"]), metadata)
+    return [new_business(b, g) for b in before]
+
+
+def renewed(prediction: dict[str, Any], prior: Decimal,
+            rules: dict[str, Any]) -> dict[str, Any]:
+    """A new-business prediction made a renewal of a bound ``prior`` premium; ``rules``
+    as ``answer_extras`` states them (the artifact's, so the artifact fixes the price)."""
+    g = Guardrails.of(rules)
+    held = prediction["breakdown"]["guardrails"]
+    nb = Guarded(Decimal(repr(float(prediction["premium"]))),
+                 Decimal(repr(float(held["uncapped_premium"]))),
+                 tuple(Fired(r["rule"], Decimal(repr(float(r["by"]))))
+                       for r in held["rules"]))
+    out = renewal(nb, prior, g)
+    return {**prediction, "premium": float(out.premium),
+            "breakdown": {**prediction["breakdown"], "guardrails": out.as_breakdown()}}
+
+
 def predictions(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> list[dict[str, Any]]:
     """One {premium, currency, breakdown} a row: the premium in the currency's unit, the
     breakdown's figures as the graph computed them."""
     base = loadings(metadata)
     currency = str(metadata["pricing"]["currency"])
     floored = minimum_applied(out["premium"], metadata)
-    premiums = money(out["premium"], metadata)
-    return [{"premium": float(premiums[i]), "currency": currency, "breakdown": {
+    held = guarded(out, metadata)
+    return [{"premium": float(held[i].premium), "currency": currency, "breakdown": {
         "expected_frequency": float(out["frequency"][i]),
         "base_frequency": float(out["base_frequency"][i]),
         "rating_factors": dict(zip(FACTOR_NAMES, map(float, out["factor_effects"][i]),
@@ -54,6 +88,7 @@ def predictions(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> list[di
         "pure_premium": float(out["pure_premium"][i]),
         **base,
         "minimum_applied": bool(floored[i]),
+        "guardrails": held[i].as_breakdown(),
     }} for i in range(len(out["premium"]))]
 
 
@@ -71,6 +106,15 @@ def columns(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> dict[str, n
     cols.update({k: np.full(n, v) for k, v in loadings(metadata).items()})
     cols["minimum_applied"] = minimum_applied(out["premium"], metadata)
     return cols
+
+
+def guarded_columns(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> dict[str, Any]:
+    """A scored book's premium, its uncapped price and the rules that held it (text)."""
+    held = guarded(out, metadata)
+    return {"premium": np.array([float(h.premium) for h in held]),
+            "uncapped_premium": np.array([float(h.uncapped) for h in held]),
+            "guardrail_rules": np.array([" ".join(f.rule for f in h.fired) for h in held],
+                                        dtype=object)}
 
 
 def warm_up_problem(out: dict[str, np.ndarray]) -> str | None:
