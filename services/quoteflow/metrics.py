@@ -41,6 +41,9 @@ QUOTES_IN_FLIGHT = Gauge(
 EVENT_LOOP_LAG = Gauge(
     "quoteflow_router_event_loop_lag_seconds", "How late the router's event loop ran its "
     "last periodic tick: the admission control's second predictor")
+GUARDRAIL_HITS = Counter(
+    "quoteflow_guardrail_hits_total", "Quotes whose price a guardrail moved (floor, ceiling, "
+    "renewal_cap, enbp: the product's rules), by serving color and rule", ["color", "rule"])
 FAILOVERS = Counter(
     "quoteflow_failovers_total", "Quotes retried on the other color after the assigned one "
     "failed, by the color that failed and why", ["from_color", "reason"])

@@ -58,6 +58,15 @@ def utc(t: dt.datetime) -> dt.datetime:
     return t.astimezone(dt.UTC)
 
 
+class Renewal(BaseModel):
+    """The bound quote a renewal renews, and its premium: what the guardrails held to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quote_id: str = Field(min_length=1, max_length=128)
+    prior_premium: Decimal
+
+
 class Reason(BaseModel):
     """Why the quote was priced on its color, under its tariff."""
 
@@ -70,6 +79,7 @@ class Reason(BaseModel):
     # which tariff priced it and why (traffic.tariffs.TariffChoice.reason): the tariff
     # (its Blue version), its effective instant or "current", the cover start, the rule
     tariff: dict[str, str] | None = None
+    renewal: Renewal | None = None  # a renewal of a bound quote (price guardrails)
 
 
 class QuoteRecord(BaseModel):

@@ -64,7 +64,10 @@ class Replayer:
             diffs.append(f"model sha256 {model.sha256} is not the recorded {rec.model_sha256}")
         x = np.asarray([rec.features], dtype=np.float32)
         prediction = product.shape(model.run(x), x, model.metadata)[0]
-        quoted = product.quoted(prediction, product.answer_extras(model.metadata))
+        extras = product.answer_extras(model.metadata)
+        if rec.reason.renewal is not None:  # held to the renewed premium, as it was
+            prediction = product.renew(prediction, rec.reason.renewal.prior_premium, extras)
+        quoted = product.quoted(prediction, extras)
         if quoted is None:
             diffs.append(f"product {rec.product} does not price: nothing to replay")
         elif (quoted.premium, quoted.currency) != (rec.premium, rec.currency):

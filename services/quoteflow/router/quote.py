@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from quoteflow.ledger.outcomes import LedgerUnavailable
+from quoteflow.ledger.record import Renewal
 from quoteflow.router.failover import Plan
 from quoteflow.router.ledgering import RequestKey
 from quoteflow.traffic.policy import Color, Policy, Split
@@ -58,6 +59,7 @@ class Quote:
     policy: Policy | None = None  # choose_tariff: the policy this call runs under
     generation: int = 0  # choose_tariff: that policy's generation
     tariff: TariffChoice | None = None  # choose_tariff: the tariff at the cover start
+    renewal: Renewal | None = None  # find_renewed: the bound quote this one renews
     assigned: Color = "blue"  # choose_color: the sticky assignment
     plan: Plan | None = None  # choose_color: who is asked first, who may take over
     color: Color = "blue"  # choose_color, price: the color whose answer is served

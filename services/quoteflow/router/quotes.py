@@ -7,8 +7,8 @@ and headers. Product-agnostic: the product names the sticky field and the answer
 
 The path is a list of named steps over one call's ``Quote`` (``QuoteService.steps``):
 
-    features -> choose_tariff -> honour_requote -> choose_color -> price -> build_answer
-      -> record -> shadow
+    features -> choose_tariff -> honour_requote -> find_renewed -> choose_color -> price
+      -> hold_price -> build_answer -> record -> shadow
 
 Each step fills in its part of the Quote and returns None to go on, or an Outcome that
 is the answer (a re-quote, a refusal, an outage). A new step (a tariff chosen by its
@@ -29,7 +29,7 @@ from quoteflow import metrics
 from quoteflow.ledger.outcomes import LedgerUnavailable
 from quoteflow.ledger.record import Reason
 from quoteflow.products.base import Product
-from quoteflow.router import tariff_step
+from quoteflow.router import renewal_step, tariff_step
 from quoteflow.router.failover import first_choice, second_attempt
 from quoteflow.router.ledgering import Pricing, QuoteLedger, public_answer
 from quoteflow.router.quote import (
@@ -64,7 +64,8 @@ class QuoteService:
         self.ledger = ledger
         self.features_url = f"{upstreams.preprocess_url}/v1/features/{product.name}"
         self.steps: list[Step] = [self.features, self.choose_tariff, self.honour_requote,
-                                  self.choose_color, self.price, self.build_answer, self.record,
+                                  self.find_renewed, self.choose_color, self.price,
+                                  self.hold_price, self.build_answer, self.record,
                                   self.shadow_copy]
 
     async def serve(self, body: bytes) -> Outcome:
@@ -133,6 +134,10 @@ class QuoteService:
         return Served(public_answer(honoured, self._id_field), honoured.color,  # type: ignore[arg-type]
                       requote=True)
 
+    async def find_renewed(self, q: Quote) -> Outcome | None:
+        """A renewal names a bound quote of this customer's: its premium is the prior."""
+        return await renewal_step.find_renewed(q, self.product, self.ledger)
+
     async def choose_color(self, q: Quote) -> Outcome | None:
         """The sticky assignment within the tariff, and who takes over if it fails."""
         q.answer_id = uuid.uuid4().hex if self.product.answer_id_field else None
@@ -164,6 +169,11 @@ class QuoteService:
             return unavailable(q.color, e2.reason)
         return None
 
+    async def hold_price(self, q: Quote) -> Outcome | None:
+        """A renewal held to its prior by the artifact's rules; rule hits counted."""
+        renewal_step.hold(q, self.product)
+        return None
+
     async def build_answer(self, q: Quote) -> Outcome | None:
         """The public answer: id, echoed request fields, the prediction, the model."""
         model = q.result["model"]
@@ -182,7 +192,8 @@ class QuoteService:
             return None
         reason = Reason(bucket=bucket_of(q.sticky), policy_generation=q.generation,
                         failover_from=q.failover_from,
-                        tariff=q.tariff.reason() if q.tariff is not None else None)
+                        tariff=q.tariff.reason() if q.tariff is not None else None,
+                        renewal=q.renewal)
         pricing = Pricing(q.answer_id, q.feats["features"], q.feats["schema_version"],
                           q.result["model"], q.color, reason)
         rec = self.ledger.record_of(q.key, pricing, q.prediction, q.result)

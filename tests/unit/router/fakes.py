@@ -29,7 +29,11 @@ from quoteflow.traffic.policy import PolicyStore, assign, parse_policy
 
 MOTOR = products.get("motor")
 PREDICTION = {"premium": 412.37, "currency": "EUR",
-              "breakdown": {"pure_premium": 317.2077, "minimum_applied": False}}
+              "breakdown": {"pure_premium": 317.2077, "minimum_applied": False,
+                            "guardrails": {"uncapped_premium": 412.37, "rules": []}}}
+# the artifact's rules as inference states them (MotorProduct.answer_extras)
+GUARDRAILS = {"minor_unit": 2, "floor": 150.0, "ceiling": 5000.0, "renewal_cap": 0.15,
+              "enbp": True}
 SPLIT = {"blue": {"version": "1"}, "green": {"version": "2"}, "green_weight": 50}
 
 
@@ -106,7 +110,8 @@ class FakeUpstreams:
             raise UpstreamError(how.fail, f"{color}: {how.fail}")
         served = version or self.health[color].version or "1"
         return {"model": {"name": "motor", "version": served, "sha256": "a" * 64},
-                "predictions": [dict(PREDICTION)], "validity_days": 30.0}
+                "predictions": [dict(PREDICTION)], "validity_days": 30.0,
+                "guardrails": GUARDRAILS}
 
     def record_success(self, color: str) -> None:
         self.events.append(f"success {color}")
@@ -129,7 +134,7 @@ class FakeUpstreams:
 
 @dataclass
 class MemoryLedger:
-    down_on: frozenset[str] = frozenset()  # "requote", "commit"
+    down_on: frozenset[str] = frozenset()  # "requote", "commit", "get"
     records: dict[str, QuoteRecord] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
     kind: str = "memory"
@@ -147,6 +152,11 @@ class MemoryLedger:
         if "commit" in self.down_on:
             raise LedgerUnavailable("commit failed: the store is down")
         self.records[rec.quote_id] = rec
+
+    async def get(self, quote_id: str) -> QuoteRecord | None:
+        if "get" in self.down_on:
+            raise LedgerUnavailable("read failed: the store is down")
+        return self.records.get(quote_id)
 
     async def find_requote(self, customer_key: str, request_key: str,
                            now: dt.datetime) -> QuoteRecord | None:
