@@ -56,11 +56,14 @@ class LazyGroup(click.Group):
             return None
         module, attr, extra, summary = spec
         try:
-            return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+            command = getattr(importlib.import_module(module), attr)
         except ModuleNotFoundError as e:
             if e.name and e.name.split(".")[0] == "quoteflow":
                 raise  # our own code is broken: say so, loudly
             return _unavailable(cmd_name, summary, extra, str(e))
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module}.{attr} is not a click command")  # the table is wrong
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # the help text comes from the table: listing commands imports none of them

@@ -16,15 +16,21 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
-_DONE = object()
+
+
+class _Done:
+    """The producer's last item: nothing follows."""
+
+
+_DONE = _Done()
 
 
 def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     """Yield ``items`` produced ahead on a worker thread; its exceptions re-raise here."""
-    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    q: queue.Queue[T | BaseException | _Done] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def put(item: object) -> bool:
+    def put(item: T | BaseException | _Done) -> bool:
         while not stop.is_set():
             try:
                 q.put(item, timeout=0.1)
@@ -47,11 +53,11 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     try:
         while True:
             got = q.get()
-            if got is _DONE:
+            if isinstance(got, _Done):
                 return
             if isinstance(got, BaseException):
                 raise got
-            yield got  # type: ignore[misc]
+            yield got
     finally:
         stop.set()  # the consumer stopped early (error): let the producer end
         worker.join(timeout=5)

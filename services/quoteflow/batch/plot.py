@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from quoteflow.products.base import Product
+
+if TYPE_CHECKING:  # matplotlib is imported when a plot is drawn (the batch extra)
+    from matplotlib.axes import Axes
 
 # Log-spaced premium bins (currency units); values outside land in the end bins.
 PREMIUM_EDGES = np.logspace(0, 9, 181)
@@ -114,7 +118,7 @@ def render(stats: PremiumStats, path: Path, title: str, label: str) -> None:
     plt.close(fig)
 
 
-def _trim_x(ax: object, counts: np.ndarray, edges: np.ndarray) -> None:
+def _trim_x(ax: Axes, counts: np.ndarray, edges: np.ndarray) -> None:
     nz = np.flatnonzero(counts)
     if len(nz):
-        ax.set_xlim(edges[nz[0]], edges[nz[-1] + 1])  # type: ignore[attr-defined]
+        ax.set_xlim(edges[nz[0]], edges[nz[-1] + 1])

@@ -150,7 +150,7 @@ def up(registry_dir: Path, workdir: Path, model_names: tuple[str, ...], port: in
         click.echo("Ctrl-C stops everything.")
         supervisors = [Supervisor(st, _prefixed(st.config.model_name)) for st in stacks]
         if desk is not None:
-            supervisors.append(Supervisor(desk, _prefixed("desk")))  # type: ignore[arg-type]
+            supervisors.append(Supervisor(desk, _prefixed("desk")))
         while not stop.wait(0.2):
             for supervisor in supervisors:
                 supervisor.poll()

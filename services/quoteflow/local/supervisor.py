@@ -9,11 +9,23 @@ up. Every exit, restart and return to ready is printed, with the log's last line
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from quoteflow.local.stack import Stack
+
+class Supervised(Protocol):
+    """What the supervisor asks of what it keeps up: a Stack, or the desk's runner."""
+
+    procs: dict[str, subprocess.Popen[bytes]]
+
+    def start_service(self, service: str) -> None: ...
+
+    def ready(self, service: str) -> bool: ...
+
+    def log_tail(self, service: str, lines: int = 20) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,7 @@ def describe_exit(returncode: int) -> str:
 class Supervisor:
     """Call poll() a few times a second; it never blocks for long (one /readyz call)."""
 
-    def __init__(self, stack: Stack, echo: Callable[[str], None],
+    def __init__(self, stack: Supervised, echo: Callable[[str], None],
                  backoff: Backoff | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.stack = stack

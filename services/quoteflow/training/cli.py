@@ -126,7 +126,8 @@ def _train_with_progress(mod: ModuleType, common: dict[str, Any],
             bar.update(1)
             bar.set_postfix_str(step)
 
-        return mod.run(common, progress, **options)  # type: ignore[no-any-return]
+        trained: list[Any] = mod.run(common, progress, **options)  # training_cli's contract
+        return trained
 
 
 def _check_mlflow(uri: str | None) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from quoteflow.actuarial.inflation import MissingIndex
 from quoteflow.products.motor.training import config
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -85,7 +86,8 @@ def _file_options(claims: Path | None, threshold: float | None) -> dict[str, Any
 
 def run(common: dict[str, Any], progress: Callable[[str], None], *, policies: Path | None,
         claims: Path | None, cpi: Path | None, pricing: Path | None, base_year: int | None,
-        missing_index: str, claims_threshold: float | None, env: str | None) -> list[Any]:
+        missing_index: MissingIndex, claims_threshold: float | None,
+        env: str | None) -> list[Any]:
     """Train both models and register them; ``common``: registry_dir, seed, name,
     to_staging, actor (the platform's options)."""
     from quoteflow.actuarial.errors import DataError
@@ -114,7 +116,7 @@ def run(common: dict[str, Any], progress: Callable[[str], None], *, policies: Pa
         return pipeline.train_and_register(
             common["registry_dir"], policies=policies, claims=claims, cpi=cpi,
             pricing=pricing, seed=common["seed"], name=common["name"] or pipeline.DEFAULT_NAME,
-            missing_index=missing_index,  # type: ignore[arg-type]
+            missing_index=missing_index,
             base_year=base_year, to_staging=common["to_staging"], actor=common["actor"],
             progress=progress, **options)
     except (DataError, IndexingError, PricingConfigError, RegistryError,
