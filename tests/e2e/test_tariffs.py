@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from quoteflow.local.stack import Stack
-from tests.e2e.helpers import get_json, make_stack, post_quotes, put_policy, quote_body, run
+from tests.e2e.helpers import TOKEN, get_json, make_stack, post_quotes, quote_body, run
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +28,31 @@ def stack(trained_registry: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         yield st
 
 
+def traffic(st: Stack, *args: str) -> str:
+    """The SRE's own command against this stack's router; its output."""
+    token = st.config.workdir / "token"
+    token.write_text(TOKEN)
+    done = subprocess.run(
+        [sys.executable, "-m", "quoteflow.cli", "traffic", *args, "--router",
+         st.config.url("router"), "--token-file", str(token)],
+        capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("QUOTEFLOW_")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def test_each_cover_start_gets_its_tariff_recorded_and_replayed(
         stack: Stack, trained_registry: Path) -> None:
     url = stack.config.url("router")
     tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
     effective = f"{tomorrow.isoformat()}T00:00:00Z"
-    status, view = put_policy(url, {"blue": {"version": "1"}, "tariffs": [
-        {"effective": tomorrow.isoformat(), "blue": {"version": "2"}}]})
-    assert status == 200, view
+    traffic(stack, "schedule", "--effective", tomorrow.isoformat(), "--blue", "2",
+            "--actor", "actuary-ana", "--reason", "January's tariff (review R-12)")
+    view = get_json(url + "/admin/traffic")
     assert view["policy"]["tariffs"][0]["effective"] == effective
+    shown = traffic(stack, "show")
+    assert "tariffs: by cover start (a cover starting now gets: current)" in shown
+    assert f"  from {effective}: blue 2, green - at 0%, shadow off" in shown
 
     # the same moment, the same router, the same customer: two cover starts
     today_q, tomorrow_q = run(post_quotes(url, [
@@ -71,3 +88,17 @@ def test_each_cover_start_gets_its_tariff_recorded_and_replayed(
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"{quote_id}: identical" in done.stdout and "1 identical, 0 differ" in done.stdout
     assert json.dumps(first["reason"]) != json.dumps(second["reason"])
+
+
+def test_every_change_is_in_the_history_with_who_and_why(stack: Stack) -> None:
+    traffic(stack, "kill", "--actor", "sre-bo", "--reason", "INC-42: élan check")
+    entries = [json.loads(line) for line in traffic(stack, "history", "--json").splitlines()]
+    schedule, kill = entries[-2:]
+    assert (schedule["change"], schedule["actor"], schedule["reason"]) == (
+        "schedule", "actuary-ana", "January's tariff (review R-12)")
+    assert (kill["change"], kill["actor"], kill["reason"]) == (
+        "kill", "sre-bo", "INC-42: élan check")
+    assert kill["generation"] == schedule["generation"] + 1
+    assert kill["policy"]["tariffs"][0]["blue"] == {"version": "2"}  # the schedule stays
+    text = traffic(stack, "history", "--limit", "1")
+    assert "kill       by sre-bo: INC-42: élan check -> blue 1" in text

@@ -175,3 +175,20 @@ def test_cluster_change_of_one_model_and_kill_of_all(
     doc = yaml.safe_load(api.data(NS, CM)["policy.yaml"])
     assert set(doc["models"]) == {"motor", "claims"}
     assert all(s["green_weight"] == 0 for s in doc["models"].values())
+
+
+def test_cluster_schedule_and_history_live_in_the_configmap(cluster: Cluster) -> None:
+    api, kcfg, urls, _ = cluster
+    done = traffic(kcfg, "schedule", "--effective", "2027-01-01T00:00:00+01:00", "--blue", "2",
+                   "--actor", "ana", "--reason", "January's tariff")
+    assert done.returncode == 0, done.stdout + done.stderr
+    views = [get_json(u + "/admin/traffic") for u in urls]
+    assert all(v["policy"]["tariffs"][0]["effective"] == "2026-12-31T23:00:00Z" for v in views)
+    assert "from 2026-12-31T23:00:00Z: blue 2, green - at 0%" in traffic(kcfg, "show").stdout
+    assert traffic(kcfg, "set", "--green", "5", "--actor", "bo").returncode == 0
+    shown = traffic(kcfg, "history", "--json")
+    entries = [yaml.safe_load(line) for line in shown.stdout.splitlines()]
+    assert [(e["change"], e["actor"], e["reason"]) for e in entries] == [
+        ("schedule", "ana", "January's tariff"), ("set", "bo", "")]
+    assert entries[1]["generation"] == entries[0]["generation"] + 1
+    assert "history.jsonl" in api.data(NS, CM)  # beside the policy, in the same object

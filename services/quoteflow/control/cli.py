@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from quoteflow.cli_options import (
+    actor_option,
     model_option,
     read_admin_token,
     read_router_urls,
@@ -23,8 +24,10 @@ from quoteflow.control.targets import (
     PolicyTarget,
     apply_change,
 )
+from quoteflow.control.views import history_lines, schedule_lines
 from quoteflow.traffic.document import ALL_MODELS
-from quoteflow.traffic.policy import Policy, PolicyError
+from quoteflow.traffic.history import Change
+from quoteflow.traffic.policy import Policy, PolicyError, Tariff, effective_instant
 
 
 def target_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,11 +74,16 @@ def report(applied: Applied, model: str) -> None:
 
 
 def change_command(f: Callable[..., Callable[[Policy], Policy]]) -> Callable[..., None]:
-    """Wrap a command that returns a policy change: apply it, wait, report, exit 1 on error."""
+    """Wrap a command that returns a policy change: apply it with who and why (kept in
+    the policy's history), wait, report, exit 1 on error."""
 
     @target_options
+    @actor_option()
+    @click.option("--reason", default="", help="why (kept in the policy's history)")
     @functools.wraps(f)
     def wrapper(**kw: Any) -> None:
+        why = dict(actor=kw.pop("actor"), reason=kw.pop("reason"),
+                   change=_CHANGE_NAMES.get(f.__name__, f.__name__))
         own = {k: kw.pop(k) for k in list(kw) if k not in _TARGET_KEYS}
         timeout = kw.pop("timeout")
         every = kw["model_name"] == ALL_MODELS and getattr(f, "all_models", False)
@@ -84,7 +92,7 @@ def change_command(f: Callable[..., Callable[[Policy], Policy]]) -> Callable[...
             target = make_target(kw, allow_all=every)
             targets = ([target.for_model(m) for m in target.models()] if every else [target])
             for t in targets:
-                report(apply_change(t, change, timeout), t.model)
+                report(apply_change(t, change, timeout, Change(**why)), t.model)
         except (ControlError, PolicyError, ValueError) as e:
             raise click.ClickException(str(e)) from e
 
@@ -93,6 +101,7 @@ def change_command(f: Callable[..., Callable[[Policy], Policy]]) -> Callable[...
 
 _TARGET_KEYS = {"model_name", "routers", "token_file", "kube", "namespace", "configmap", "key",
                 "selector", "timeout"}
+_CHANGE_NAMES = {"set_weight": "set", "_kill": "kill"}
 
 
 @click.group()
@@ -118,6 +127,8 @@ def show(**kw: Any) -> None:
                f"{policy.green_weight:g}% of live traffic")
     click.echo(f"shadow: {'on' if policy.shadow.enabled else 'off'} "
                f"(sample {policy.shadow.sample:g})")
+    for line in schedule_lines(policy):
+        click.echo(line)
     for name, g in gens.items():
         click.echo(f"router {name}: generation {g}")
 
@@ -148,3 +159,51 @@ def _kill() -> Callable[[Policy], Policy]:
 
 _kill.all_models = True  # type: ignore[attr-defined]
 kill = traffic.command("kill")(change_command(_kill))
+
+
+@traffic.command()
+@click.option("--effective", required=True, help="the instant covers starting from it get "
+              "this tariff: a date (its midnight UTC) or an ISO instant with its zone")
+@click.option("--blue", required=True, help="the tariff's Blue model version")
+@click.option("--green", default=None, help="its Green version (a rollout within the tariff)")
+@click.option("--green-weight", type=float, default=0.0, show_default=True,
+              help="percent of the tariff's live traffic to Green")
+@click.option("--shadow/--no-shadow", default=False, show_default=True)
+@click.option("--sample", type=float, default=1.0, show_default=True)
+@change_command
+def schedule(effective: str, blue: str, green: str | None, green_weight: float, shadow: bool,
+             sample: float) -> Callable[[Policy], Policy]:
+    """Schedule a tariff: quotes for covers starting at or after --effective are priced
+    by it (already before the instant); replaces a tariff at the same instant."""
+    doc: dict[str, Any] = {"effective": effective, "blue": {"version": blue},
+                           "green_weight": green_weight,
+                           "shadow": {"enabled": shadow, "sample": sample}}
+    if green is not None:
+        doc["green"] = {"version": green}
+    tariff = Tariff.model_validate(doc)
+    return lambda p: p.scheduled(tariff)
+
+
+@traffic.command()
+@click.option("--effective", required=True, help="the instant of the tariff to take off")
+@change_command
+def unschedule(effective: str) -> Callable[[Policy], Policy]:
+    """Take a scheduled tariff off the schedule."""
+    instant = effective_instant(effective)
+    return lambda p: p.unscheduled(instant)
+
+
+@traffic.command()
+@target_options
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per change")
+@click.option("--limit", type=int, default=50, show_default=True, help="the newest N (0: all)")
+def history(as_json: bool, limit: int, **kw: Any) -> None:
+    """Who changed the model's traffic policy, when, why, and to what (newest last)."""
+    kw.pop("timeout")
+    try:
+        target = make_target(kw)
+        entries = target.history()
+    except (ControlError, PolicyError) as e:
+        raise click.ClickException(str(e)) from e
+    for line in history_lines(entries[-limit:] if limit else entries, as_json):
+        click.echo(line)

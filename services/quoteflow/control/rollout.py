@@ -20,6 +20,7 @@ from quoteflow.control.analysis import Evidence, Gates, Query, live_evidence, sh
 from quoteflow.control.rollout_state import RolloutState, StateStore
 from quoteflow.control.targets import PolicyTarget, apply_change
 from quoteflow.registry import Registry
+from quoteflow.traffic.history import Change
 from quoteflow.traffic.policy import Policy
 
 Say = Callable[[str], None]
@@ -78,9 +79,11 @@ class RolloutRunner:
         while not s.finished and s.status != "awaiting_confirmation":
             shadow_phase = s.step_index < 0
             weight = s.current_weight
-            applied = apply_change(self.target, functools.partial(
-                Policy.with_traffic, green_weight=weight, shadow=True, source="rollout"))
             label = "shadow (no live traffic)" if shadow_phase else f"step {weight:g}%"
+            applied = apply_change(self.target, functools.partial(
+                Policy.with_traffic, green_weight=weight, shadow=True, source="rollout"),
+                why=Change(change="rollout step", actor=self.actor,
+                           reason=f"rollout {s.id} of v{s.green_version}: {label}"))
             self.say(f"[{s.id}] {label}: policy generation {applied.generation}, observing "
                      f"for {s.interval_seconds:g}s")
             if not self._wait(s.interval_seconds):
@@ -142,7 +145,9 @@ class RolloutRunner:
     def _rollback(self, reason: str, ev: Evidence | None,
                   status: str = "rolled_back") -> RolloutState:
         s = self.state
-        applied = apply_change(self.target, Policy.killed)
+        applied = apply_change(self.target, Policy.killed, why=Change(
+            change="abort" if status == "aborted" else "rollback", actor=self.actor,
+            reason=f"rollout {s.id}: {reason}"[:1000]))
         s.status, s.reason = status, reason
         s.record(step=s.step_index, weight=s.current_weight, decision=status, reason=reason,
                  evidence=ev.as_dict() if ev else None)

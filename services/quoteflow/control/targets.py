@@ -18,12 +18,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import urllib3
 import yaml
 
 from quoteflow.cli_options import ADMIN_TOKEN_ENV
+from quoteflow.traffic import history
 from quoteflow.traffic.document import parse_document
+from quoteflow.traffic.history import Change
 from quoteflow.traffic.policy import LEGACY_MODEL, Policy, parse_policy
 
 
@@ -44,9 +47,11 @@ class PolicyTarget(Protocol):
 
     def read(self) -> tuple[Policy, int]: ...
 
-    def write(self, policy: Policy) -> int: ...
+    def write(self, policy: Policy, change: Change | None = None) -> int: ...
 
     def generations(self) -> dict[str, int]: ...
+
+    def history(self) -> list[dict[str, Any]]: ...
 
     def models(self) -> list[str]: ...
 
@@ -58,12 +63,13 @@ def model_of(view: dict[str, Any]) -> str:
 
 
 def apply_change(target: PolicyTarget, change: Callable[[Policy], Policy],
-                 timeout: float = 10.0) -> Applied:
-    """Read, change, write, then wait until every router reports the new generation."""
+                 timeout: float = 10.0, why: Change | None = None) -> Applied:
+    """Read, change, write (with who and why, kept in the policy's history), then wait
+    until every router reports the new generation."""
     start = time.monotonic()
     current, _ = target.read()
     new = change(current)
-    generation = target.write(new)
+    generation = target.write(new, why)
     deadline = start + timeout
     while True:
         seen = target.generations()
@@ -134,19 +140,33 @@ class LocalTarget:
     def view(self) -> dict[str, Any]:
         return self._get(self.urls[0])
 
-    def write(self, policy: Policy) -> int:
+    def write(self, policy: Policy, change: Change | None = None) -> int:
         if not self.token:
             raise ControlError(f"an admin token is needed to change traffic: set "
                                f"{ADMIN_TOKEN_ENV} or pass --token-file")
         body = dict(policy.document())
         body.pop("generation", None)
+        headers = {"content-type": "application/json", "authorization": f"Bearer {self.token}"}
+        if change is not None:  # percent-encoded: a reason may be any text
+            headers.update({"x-quoteflow-change": quote(change.change),
+                            "x-quoteflow-actor": quote(change.actor),
+                            "x-quoteflow-reason": quote(change.reason)})
         r = self.http.request("PUT", self.urls[0] + "/admin/traffic", body=json.dumps(body),
-                              headers={"content-type": "application/json",
-                                       "authorization": f"Bearer {self.token}"})
+                              headers=headers)
         if r.status != 200:
             raise ControlError(f"router {self.urls[0]} refused the policy ({r.status}): "
                                f"{r.data[:500].decode(errors='replace')}")
         return int(json.loads(r.data)["generation"])
+
+    def history(self) -> list[dict[str, Any]]:
+        """Kept beside the policy file the routers share: any of them reads it."""
+        try:
+            r = self.http.request("GET", self.urls[0] + "/admin/traffic/history")
+        except urllib3.exceptions.HTTPError as e:
+            raise ControlError(f"router {self.urls[0]} unreachable: {e}") from e
+        if r.status != 200:
+            raise ControlError(f"router {self.urls[0]} answered {r.status}: {r.data[:300]!r}")
+        return list(json.loads(r.data)["history"])
 
     def generations(self) -> dict[str, int]:
         out = {}
@@ -180,6 +200,7 @@ class ClusterTarget:
         self.selector = router_selector
         self.port = router_port
         self._resource_version: str | None = None
+        self._history: str | None = None
 
     def for_model(self, model: str) -> ClusterTarget:
         return ClusterTarget(self.namespace, self.configmap, self.key, self.selector,
@@ -188,6 +209,7 @@ class ClusterTarget:
     def _document(self) -> Any:
         cm = self.core.read_namespaced_config_map(self.configmap, self.namespace)
         self._resource_version = cm.metadata.resource_version
+        self._history = (cm.data or {}).get(history.CONFIGMAP_KEY)
         text = (cm.data or {}).get(self.key)
         if text is None:
             raise ControlError(f"ConfigMap {self.namespace}/{self.configmap} has no key "
@@ -201,7 +223,11 @@ class ClusterTarget:
         policy = self._document().section(self.model)
         return policy, policy.generation or 0
 
-    def write(self, policy: Policy) -> int:
+    def history(self) -> list[dict[str, Any]]:
+        self._document()
+        return history.parse(self._history or "", self.model)
+
+    def write(self, policy: Policy, change: Change | None = None) -> int:
         from kubernetes.client.exceptions import ApiException
 
         document = self._document()  # the other models' sections go back as they are
@@ -210,8 +236,11 @@ class ClusterTarget:
         generation = max(generation, max(self.generations().values(), default=0)) + 1
         doc = document.with_section(
             self.model, policy.model_copy(update={"generation": generation})).document()
-        body = {"metadata": {"resourceVersion": self._resource_version},
-                "data": {self.key: yaml.safe_dump(doc, sort_keys=False)}}
+        data = {self.key: yaml.safe_dump(doc, sort_keys=False)}
+        if change is not None:  # the history key, in the same optimistic update
+            data[history.CONFIGMAP_KEY] = history.appended(self._history, history.entry(
+                change, self.model, generation, doc["models"][self.model]))
+        body = {"metadata": {"resourceVersion": self._resource_version}, "data": data}
         try:
             self.core.patch_namespaced_config_map(self.configmap, self.namespace, body)
         except ApiException as e:

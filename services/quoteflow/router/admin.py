@@ -9,10 +9,12 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from quoteflow.http import (
     BODY_ERRORS,
@@ -22,7 +24,9 @@ from quoteflow.http import (
     json_response,
     read_json_body,
 )
+from quoteflow.traffic import history
 from quoteflow.traffic.document import PolicyFile
+from quoteflow.traffic.history import Change
 from quoteflow.traffic.policy import Policy, PolicyError, PolicyStore, parse_policy
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -30,6 +34,10 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "admin writes are disabled: no admin token is configured"},
     409: {"description": "the policy comes from a Kubernetes ConfigMap; change it there"},
 }
+# Who makes a change and why (percent-encoded UTF-8), kept in the policy's history;
+# `quoteflow traffic` sends them (--actor, --reason).
+ACTOR_HEADER, REASON_HEADER, CHANGE_HEADER = (
+    "x-quoteflow-actor", "x-quoteflow-reason", "x-quoteflow-change")
 POLICY_EXAMPLE = {"blue": {"version": "1"}, "green": {"version": "2"}, "green_weight": 10,
                   "shadow": {"enabled": True, "sample": 1.0}}
 
@@ -47,6 +55,27 @@ def check_bearer(request: Request, token: str | None, writable: bool) -> None:
                               "change it there (quoteflow traffic ...)")
 
 
+def change_of(request: Request, default: str) -> Change:
+    """Who makes this change and why, from the request's headers (kept in the history)."""
+    h = request.headers
+    try:
+        return Change(change=unquote(h.get(CHANGE_HEADER, default)),
+                      actor=unquote(h.get(ACTOR_HEADER, "admin-api (no actor given)")),
+                      reason=unquote(h.get(REASON_HEADER, "")))
+    except ValidationError as e:
+        raise BadRequest(422, f"{ACTOR_HEADER}/{REASON_HEADER}/{CHANGE_HEADER}: " + "; ".join(
+            f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())) from e
+
+
+def history_response(model: str, source: PolicyFile | None) -> Response:
+    if source is None:
+        return json_response({"detail": "this router's policy comes from a ConfigMap; its "
+                                        "history is kept there (quoteflow traffic history "
+                                        "--kube)"}, 409)
+    return json_response({"model": model, "history": history.read(
+        history.history_path(source.path), model)})
+
+
 def admin_router(store: PolicyStore, token: str | None, source: PolicyFile | None,
                  status: Callable[[], dict[str, Any]]) -> APIRouter:
     """``source``: the file this router's policy comes from; a change is written there and
@@ -57,10 +86,10 @@ def admin_router(store: PolicyStore, token: str | None, source: PolicyFile | Non
     def authorise(request: Request) -> None:
         check_bearer(request, token, writable=source is not None)
 
-    def apply(policy: Policy, by: str) -> Response:
+    def apply(policy: Policy, by: str, change: Change) -> Response:
         assert source is not None
         try:
-            state = source.write(policy, by)
+            state = source.write(policy, by, change)
         except PolicyError as e:  # the shared file holds other models' sections: keep it
             return json_response({"detail": f"policy not changed: {e}"}, 409)
         return json_response(state.view())
@@ -76,6 +105,7 @@ def admin_router(store: PolicyStore, token: str | None, source: PolicyFile | Non
     async def put_traffic(request: Request) -> Response:
         try:
             authorise(request)
+            change = change_of(request, "put")
             body = await read_json_body(request)
             # JSON only here (the file may be YAML): no YAML parser facing the network
             policy = parse_policy(orjson.loads(body), "PUT /admin/traffic")
@@ -85,15 +115,20 @@ def admin_router(store: PolicyStore, token: str | None, source: PolicyFile | Non
             return error_response(e)
         except PolicyError as e:
             return json_response({"detail": str(e)}, 422)
-        return apply(policy, "admin api")
+        return apply(policy, "admin api", change)
 
     @r.post("/traffic/kill", summary="Kill switch: Green to 0, shadow off (this model)",
             responses=AUTH_ERRORS)
     async def kill(request: Request) -> Response:
         try:
             authorise(request)
+            change = change_of(request, "kill")
         except BadRequest as e:
             return error_response(e)
-        return apply(store.policy.killed(), "kill switch")
+        return apply(store.policy.killed(), "kill switch", change)
+
+    @r.get("/traffic/history", summary="Who changed this model's policy, when and why")
+    async def get_history() -> Response:
+        return history_response(store.model, source)
 
     return r
