@@ -120,14 +120,24 @@ _actor_option = actor_option("who makes the move (recorded in the audit trail)")
 @click.option("--to", "stage", required=True, type=click.Choice(["Staging", "Production"]),
               help="target stage")
 @click.option("--reason", required=True, help="why (recorded in the audit trail)")
+@click.option("--effective", default=None, metavar="INSTANT",
+              help="with --to Production: schedule it as the tariff for covers starting at "
+                   "or after INSTANT (a date: its midnight UTC; or an ISO instant with its "
+                   "zone) instead of moving it now")
 @_actor_option
 @click.pass_context
 def promote(ctx: click.Context, name: str, version: str, stage: str, reason: str,
-            actor: str) -> None:
+            effective: str | None, actor: str) -> None:
     """Move NAME VERSION to Staging or Production (rollback: promote an older version).
 
-    Promoting to Production archives the version that was there.
+    Promoting to Production archives the version that was there. With --effective the
+    promotion is scheduled: recorded in the audit trail now, with its instant, while the
+    current Production version keeps pricing covers that start before it; the routers
+    follow the traffic policy's schedule (`quoteflow traffic schedule`, printed here).
     """
+    if effective is not None:
+        _schedule(ctx, name, version, stage, reason, effective, actor)
+        return
     try:
         events = _registry(ctx).move(name, version, stage, actor, reason)
     except RegistryError as e:
@@ -150,3 +160,25 @@ def archive(ctx: click.Context, name: str, version: str, reason: str, actor: str
         raise _fail(e) from e
     for ev in events:
         click.echo(f"{ev['model']}:{ev['version']} {ev['from']} -> {ev['to']} by {ev['actor']}")
+
+
+def _schedule(ctx: click.Context, name: str, version: str, stage: str, reason: str,
+              effective: str, actor: str) -> None:
+    from quoteflow.traffic.policy import effective_instant
+    from quoteflow.traffic.tariffs import iso
+
+    if stage != "Production":
+        raise click.UsageError("--effective schedules a tariff: it goes with --to Production")
+    try:
+        instant = iso(effective_instant(effective))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--effective") from e
+    try:
+        _registry(ctx).record(name, version, "scheduled", actor, reason,
+                              {"to": "Production", "effective": instant})
+    except RegistryError as e:
+        raise _fail(e) from e
+    click.echo(f"{name}:{version} scheduled for Production from {instant} by {actor}")
+    click.echo(f"the routers price covers starting then with it once the traffic policy "
+               f"says so:\n  quoteflow traffic schedule --model {name} --effective {instant} "
+               f"--blue {version} --reason {json.dumps(reason)}")

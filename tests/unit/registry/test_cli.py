@@ -66,3 +66,25 @@ def test_cli_errors_are_clear(reg: Registry) -> None:
     path.write_bytes(b"tampered")
     code, out = run(reg, "show", "motor:2")
     assert code == 1 and "modified after registration" in out
+
+
+def test_a_scheduled_promotion_is_in_the_audit_and_moves_nothing_now(reg: Registry) -> None:
+    for stage in ("Staging", "Production"):
+        run(reg, "promote", "motor", "1", "--to", stage, "--reason", "v1", "--actor", "a")
+    code, out = run(reg, "promote", "motor", "2", "--to", "Production", "--effective",
+                    "2027-01-01T00:00:00+01:00", "--reason", "January's tariff", "--actor", "ana")
+    assert code == 0, out
+    assert "motor:2 scheduled for Production from 2026-12-31T23:00:00Z by ana" in out
+    assert "quoteflow traffic schedule --model motor --effective 2026-12-31T23:00:00Z " \
+           "--blue 2" in out
+    assert reg.stages("motor") == {"1": "Production", "2": "None"}  # v1 prices until then
+    event = reg.audit("motor")[-1]
+    assert (event["event"], event["actor"], event["reason"], event["evidence"]) == (
+        "scheduled", "ana", "January's tariff",
+        {"to": "Production", "effective": "2026-12-31T23:00:00Z"})
+    code, out = run(reg, "promote", "motor", "2", "--to", "Staging", "--effective",
+                    "2027-01-01", "--reason", "x")
+    assert code != 0 and "goes with --to Production" in out
+    code, out = run(reg, "promote", "motor", "2", "--to", "Production", "--effective",
+                    "2027-01-01T00:00", "--reason", "x")
+    assert code != 0 and "no time zone" in out
