@@ -7,13 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from quoteflow.products.claims import training
 from quoteflow.products.claims.labels import load
 from quoteflow.products.claims.training_cli import summary
-from quoteflow.registry import Registry
+from quoteflow.registry import ModelVersion, Registry
+from quoteflow.training import tracking
 from quoteflow.training.cli import train as train_cli
 from tests.unit.products.claims.test_labels import lines, rows
 
@@ -34,15 +36,24 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return root, config, labels
 
 
-def test_a_version_trained_on_reviewed_claims_names_them_and_is_compared(
-        setup: tuple[Path, Path, Path]) -> None:
+@pytest.fixture(scope="module")
+def labelled(setup: tuple[Path, Path, Path]
+             ) -> tuple[Registry, training.TrainingResult, list[ModelVersion]]:
+    """v1 (Production) and v2 trained without labels; v3, v4 with them."""
     root, config, labels = setup
     registry = Registry(root / "registry")
-    training.register(training.train(config=config), registry)  # v1, v2: the current ones
+    training.register(training.train(config=config), registry)
     registry.move("claims", "1", "Staging", "test", "candidate")
     registry.move("claims", "1", "Production", "test", "current")
     run = training.train(config=config, labels=labels)
-    versions = training.register(run, registry)
+    return registry, run, training.register(run, registry)
+
+
+def test_a_version_trained_on_reviewed_claims_names_them_and_is_compared(
+        setup: tuple[Path, Path, Path],
+        labelled: tuple[Registry, training.TrainingResult, list[ModelVersion]]) -> None:
+    _, config, labels = setup
+    registry, run, versions = labelled
     assert [mv.version for mv in versions] == ["3", "4"]
     label_set = load(labels)
     for mv in versions:
@@ -81,3 +92,20 @@ def test_a_bad_label_file_is_refused_before_training(setup: tuple[Path, Path, Pa
     assert out.exit_code == 1
     assert f"{bad} line 5: label: 'approved' is not one of valid, fraud, review" in out.output
     assert not (root / "never").exists()
+
+
+def test_mlflow_records_the_label_set_and_the_comparison(
+        mlflow_server: str,
+        labelled: tuple[Registry, training.TrainingResult, list[ModelVersion]]) -> None:
+    _, _, versions = labelled
+    [tracked, _] = tracking.log_versions(mlflow_server, versions)
+    run = httpx.get(f"{mlflow_server}/api/2.0/mlflow/runs/get",
+                    params={"run_id": tracked.run_id}).json()["run"]
+    params = {p["key"]: p["value"] for p in run["data"]["params"]}
+    metrics = {m["key"]: m["value"] for m in run["data"]["metrics"]}
+    meta = versions[0].metadata
+    assert params["params.labels_sha256"] == meta["labels"]["sha256"]
+    held = meta["metrics"]["reviewed_holdout"]
+    assert metrics["reviewed_holdout.new.agreement"] == pytest.approx(held["new"]["agreement"])
+    assert metrics["reviewed_holdout.current.cost_per_claim"] == pytest.approx(
+        held["current"]["cost_per_claim"])
