@@ -142,6 +142,62 @@ def test_bind_once_even_when_raced(ledger_stack: tuple[Stack, str]) -> None:
     assert status == 404 and "unknown" in body["detail"]
 
 
+def test_a_renewal_is_capped_and_never_above_new_business(
+        ledger_stack: tuple[Stack, str]) -> None:
+    """Issue 26: a renewal of a bound quote moves at most the artifact's renewal cap
+    (15%) from it and never costs more than the same risk as new business; the answer,
+    the record and the router's counter say which rule moved it, and by how much."""
+    st, _ = ledger_stack
+    router = st.config.url("router")
+    traffic(st, "set", "--green", "0")  # one version prices both: the cap is the story
+
+    def bound(key: str, bonus_malus: int) -> tuple[str, Decimal]:
+        _, q, _ = post(router + "/v1/quote", quote_body(customer_key=key,
+                                                        bonus_malus=bonus_malus))
+        assert post(f"{router}/v1/quotes/{q['quote_id']}/bind")[0] == 200
+        return q["quote_id"], Decimal(str(q["premium"]))
+
+    def price(key: str, bonus_malus: int, **more: str) -> dict[str, Any]:
+        status, a, _ = post(router + "/v1/quote", quote_body(customer_key=key,
+                                                             bonus_malus=bonus_malus, **more))
+        assert status == 200, a
+        return a
+
+    # a worse bonus-malus: new business costs far more than 15% over last year's premium
+    qid, prior = bound("renewal-up", 50)
+    nb = Decimal(str(price("renewal-up-nb", 120)["premium"]))
+    assert nb > prior * Decimal("1.15")
+    up = price("renewal-up", 120, renews=qid)
+    held = up["breakdown"]["guardrails"]
+    assert Decimal(str(up["premium"])) == (prior * Decimal("1.15")).quantize(Decimal("0.01"),
+                                                                            "ROUND_FLOOR")
+    assert [r["rule"] for r in held["rules"]] == ["renewal_cap"]
+    assert Decimal(str(held["new_business_premium"])) == nb
+    assert Decimal(str(held["prior_premium"])) == prior
+    rec = get_json(f"{router}/v1/quotes/{up['quote_id']}")
+    assert rec["breakdown"]["guardrails"] == held
+    assert rec["reason"]["renewal"] == {"quote_id": qid, "prior_premium": str(prior)}
+    # a better one: the cap would hold 85% of last year's; ENBP gives new business's
+    qid, prior = bound("renewal-down", 150)
+    nb = Decimal(str(price("renewal-down-nb", 50)["premium"]))
+    assert nb < prior * Decimal("0.85")
+    down = price("renewal-down", 50, renews=qid)
+    assert Decimal(str(down["premium"])) == nb
+    assert [r["rule"] for r in down["breakdown"]["guardrails"]["rules"]] == [
+        "renewal_cap", "enbp"]
+    # refused, naming the field: a quote never bound
+    _, unbound, _ = post(router + "/v1/quote", quote_body(customer_key="renewal-unbound"))
+    status, err, _ = post(router + "/v1/quote", quote_body(
+        customer_key="renewal-unbound", renews=unbound["quote_id"]))
+    assert status == 422 and err["detail"][0]["loc"] == ["body", "renews"]
+    assert "never bound" in err["detail"][0]["msg"]
+    metrics = urllib.request.urlopen(router + "/metrics", timeout=5).read().decode()
+    hits = {r: sum(float(v) for v in re.findall(
+        rf'^quoteflow_guardrail_hits_total{{color="\w+",rule="{r}"}} (\S+)$', metrics, re.M))
+        for r in ("renewal_cap", "enbp")}
+    assert hits["renewal_cap"] >= 2 and hits["enbp"] >= 1, hits
+
+
 @pytest.mark.expect_log_errors  # the router logs the outage it answers 503 for
 def test_postgres_outage_gives_retry_after_then_recovers(pg: PgServer,
                                                          trained_registry: Path,
