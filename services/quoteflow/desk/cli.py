@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,10 @@ async def _with_store(url: str, fn: Any) -> Any:
     from quoteflow.desk.store import DeskStore
 
     db = make_database(url)
-    await db.open()
+    try:
+        await db.open()
+    except (OSError, sqlite3.Error) as e:  # a wrong path or an unreachable server
+        raise click.ClickException(f"cannot open the desk database {url}: {e}") from None
     try:
         return await fn(DeskStore(db))
     finally:

@@ -26,7 +26,16 @@ def outcomes(database_url: str, as_json: bool) -> None:
     matrix (the reviewer's label taken as the truth). Only claims a reviewer decided on
     count: triage's paid-at-once claims never reach one."""
     from quoteflow.desk.claims import outcomes as compute
+    from quoteflow.ledger.settings import kind_of
+    from quoteflow.ledger.sqlite_file import sqlite_path
 
+    # a report reads: a mistyped path must not become a new, empty database
+    try:
+        kind = kind_of(database_url)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--database") from None
+    if kind == "sqlite" and not sqlite_path(database_url).is_file():
+        raise click.ClickException(f"no desk database at {sqlite_path(database_url)}")
     found, table = asyncio.run(_with_store(database_url, compute))
     if as_json:
         body: dict[str, Any] = {"currency": table.currency,

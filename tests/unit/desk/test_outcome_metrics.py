@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -65,3 +66,10 @@ def test_metrics_and_the_command_report_the_same_outcomes(settings: DeskSettings
     text = CliRunner().invoke(claims, ["outcomes", "--database", settings.database_url])
     assert text.exit_code == 0 and text.output.splitlines()[2].split() == [
         "1", "blue", "2", "50.0%", "50.0%", "100.0%", "245.00"]
+
+
+def test_the_command_refuses_a_database_that_is_not_there(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "desk.sqlite3"
+    out = CliRunner().invoke(claims, ["outcomes", "--database", f"sqlite:///{missing}"])
+    assert out.exit_code == 1 and f"no desk database at {missing}" in out.output
+    assert not missing.parent.exists()
