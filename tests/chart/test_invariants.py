@@ -160,8 +160,10 @@ def _blue_and_green_alike(r: Rendered, model: str, prefix: str,
 
     def normalise(node: Any, color: str) -> Any:
         # the version only where a version belongs: the label and the *MODEL_VERSION env
+        # (and the versions pinned for scheduled tariffs, *EXTRA_VERSIONS)
         if isinstance(node, dict):
-            if str(node.get("name", "")).endswith("MODEL_VERSION") and "value" in node:
+            if str(node.get("name", "")).endswith(("MODEL_VERSION", "EXTRA_VERSIONS")) and \
+                    "value" in node:
                 node = {**node, "value": "<version>"}
             if "quoteflow.io/model-version" in node:
                 node = {**node, "quoteflow.io/model-version": "<version>"}
