@@ -13,6 +13,8 @@ import time
 import numpy as np
 import onnxruntime as ort
 
+from quoteflow.bench.results import NO_EXPLANATION, RAW, Row
+
 
 def session(onnx_bytes: bytes) -> ort.InferenceSession:
     opts = ort.SessionOptions()
@@ -46,3 +48,15 @@ def measure(onnx_bytes: bytes, rows: list[list[float]], seconds: float) -> dict[
             "p50_ms": float(arr[len(arr) // 2] * 1000),
             "p99_ms": float(arr[int(len(arr) * 0.99)] * 1000),
             "cpu_us": cpu / len(arr) * 1e6}
+
+
+def rows(onnx_bytes: bytes, plain: bytes | None, features: list[list[float]],
+         seconds: float) -> list[Row]:
+    """The artifact's row, and the same graph's without its explanation if it has one."""
+    out = []
+    for load, graph in (("batch=1 loop", onnx_bytes), (NO_EXPLANATION, plain)):
+        if graph is not None:
+            m = measure(graph, features, seconds)
+            out.append(Row(RAW, load, m["rate"], m["p50_ms"], m["p99_ms"], 0,
+                           int(m["requests"]), {"bench": round(m["cpu_us"], 1)}))
+    return out

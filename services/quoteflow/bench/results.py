@@ -21,6 +21,7 @@ HOP = "inference hop alone"
 NGINX = "nginx split_clients -> inference"
 BENTO = "BentoML 1.4, same ONNX, one hop"
 RAW = "onnxruntime batch=1 in process"
+NO_EXPLANATION = "batch=1 loop, no explanation"  # the same graph without its explanation
 SHORT = {"router": "router", "preprocess": "pre", "inference-blue": "blue",
          "inference-green": "green", "nginx": "nginx", "bentoml": "bento", "loadgen": "gen"}
 
@@ -166,7 +167,21 @@ def goals(rows: list[Row]) -> list[dict[str, Any]]:
     add("whole chain CPU per quote / inference hop CPU per request",
         _ratio(chain_cpu(c64) if c64 else None, hc), 3, False,
         "closed 64 rows; router, preprocess, both inference colors")
+    out.append(explanation_goal(rows))
     return out
+
+
+def explanation_goal(rows: list[Row]) -> dict[str, Any]:
+    """Issue 26: the per-factor explanation's extra graph CPU, as a share of a quote's."""
+    with_x, without_x = find(rows, RAW, "batch=1 loop"), find(rows, RAW, NO_EXPLANATION)
+    c64 = find(rows, CHAIN, "closed 64")
+    extra = (with_x.cpu_us["bench"] - without_x.cpu_us["bench"]
+             if with_x and without_x else None)
+    value = _ratio(extra, chain_cpu(c64) if c64 else None)
+    return {"goal": "explanation CPU / whole chain CPU per quote", "value": value,
+            "limit": 0.10, "met": None if value is None else value <= 0.10, "op": "<=",
+            "how": "in-process graph with and without the explanation, over closed 64's "
+                   "chain CPU"}
 
 
 def overload_goal(rows: list[Row]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from quoteflow import products
 from quoteflow.bench import bento, nginx, onnx_raw, wrk
 from quoteflow.bench.probes import children_cpu, ledger_batches, wait_http
 from quoteflow.bench.procstat import CpuMeter, per_request_us
@@ -30,7 +31,6 @@ from quoteflow.bench.results import (
     CHAIN_SHADOW,
     HOP,
     NGINX,
-    RAW,
     RELATIVE_LOADS,
     TRIAGE,
     Row,
@@ -170,9 +170,9 @@ class Bench:
         if "raw" in want:
             o.log("onnxruntime in process ...")
             rows = [json.loads(r.body)["features"][0] for r in self.work.predicts]
-            raw = onnx_raw.measure(onnx_bytes, rows, min(o.seconds, 3.0))
-            self.add(Row(RAW, "batch=1 loop", raw["rate"], raw["p50_ms"], raw["p99_ms"], 0,
-                         int(raw["requests"]), {"bench": round(raw["cpu_us"], 1)}))
+            plain = products.get(mv.metadata.get("product", "motor")).plain_graph(onnx_bytes)
+            for row in onnx_raw.rows(onnx_bytes, plain, rows, min(o.seconds, 3.0)):
+                self.add(row)
         if not want - {"raw"}:
             return self.rows
         with self.stack() as st, contextlib.ExitStack() as extra:

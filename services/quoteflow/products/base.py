@@ -17,10 +17,21 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar, NamedTuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel
+from typing_extensions import TypeVar  # a default (PEP 696): Python 3.13's typing has it
+
+if TYPE_CHECKING:
+    from quoteflow.registry import ModelVersion
+
+# A product is generic over its live request model and its column batch (what
+# ``columns`` builds and ``errors``/``features`` read). The platform holds any product
+# as plain ``Product``: both default to Any, as the platform never knows which it has.
+RequestT = TypeVar("RequestT", bound=BaseModel, default=Any)
+ColumnsT = TypeVar("ColumnsT", default=Any)
 
 
 @dataclass(frozen=True)
@@ -79,13 +90,13 @@ class FieldProblem(NamedTuple):
     message: str
 
 
-class FastPath(NamedTuple):
+class FastPath(NamedTuple, Generic[ColumnsT]):
     """A product's vectorised reading of a book's chunk (``Product.batch_fast_path``)."""
 
     plain: np.ndarray  # bool a row: plainly well typed, as the request model would accept it
     # The product's column batch of every row of the chunk (``columns``' type), nothing
     # derived from it yet; a row not plain holds any value: the platform overwrites it.
-    columns: Any
+    columns: ColumnsT
 
 
 class RowDerivation(NamedTuple):
@@ -96,7 +107,7 @@ class RowDerivation(NamedTuple):
     features: list[float] | None
 
 
-class Product(ABC):
+class Product(ABC, Generic[RequestT, ColumnsT]):
     """Everything that is one product's and nothing that is the platform's."""
 
     name: ClassVar[str]  # the registry's model name and metadata["product"]
@@ -109,7 +120,8 @@ class Product(ABC):
     answer_id_field: ClassVar[str | None] = None
     # Request facts (from ``context``) the public answer repeats, e.g. the claim reference
     echoed_fields: ClassVar[tuple[str, ...]] = ()
-    request_model: ClassVar[type[BaseModel]]  # the live request contract
+    # the live request contract (a class attribute; ClassVar cannot hold a type variable)
+    request_model: type[RequestT]
     response_model: ClassVar[type[BaseModel]]  # the public answer (documentation)
     prediction_model: ClassVar[type[BaseModel]]  # one row of inference's answer
     feature_schema_version: ClassVar[str]
@@ -135,20 +147,20 @@ class Product(ABC):
 
     # --- the one feature derivation (training, live, batch) ------------------------
     @abstractmethod
-    def columns(self, requests: Sequence[BaseModel], today: dt.date) -> Any:
+    def columns(self, requests: Sequence[RequestT], today: dt.date) -> ColumnsT:
         """Validated requests to the product's column batch (vectorised derivation input):
         a dataclass of numpy arrays, one a request field, with ``subset(rows)``; ``today``
         stands for an absent optional date."""
 
     @abstractmethod
-    def errors(self, columns: Any, today: dt.date) -> list[FieldProblem]:
+    def errors(self, columns: ColumnsT, today: dt.date) -> list[FieldProblem]:
         """Every business-rule violation, the same messages live and in batch."""
 
     @abstractmethod
-    def features(self, columns: Any) -> np.ndarray:
+    def features(self, columns: ColumnsT) -> np.ndarray:
         """Model input, float32 (n, len(feature_names)), for rows without errors."""
 
-    def derive_one(self, request: BaseModel, today: dt.date) -> RowDerivation:
+    def derive_one(self, request: RequestT, today: dt.date) -> RowDerivation:
         """``errors`` and ``features`` of one request: the live path's question. This
         default asks the vectorised derivation on a one-row batch; a product may answer
         faster in plain Python, provided it is proved to give the same problems and bits."""
@@ -158,7 +170,7 @@ class Product(ABC):
         return RowDerivation([], self.features(cols)[0].tolist())
 
     @abstractmethod
-    def context(self, request: BaseModel, today: dt.date) -> dict[str, Any]:
+    def context(self, request: RequestT, today: dt.date) -> dict[str, Any]:
         """Request facts the router echoes or records (customer key, quote date...).
         ``cover_start`` (ISO date, or instant with its zone), when the product has cover
         dates: the router prices the quote with the tariff in effect then
@@ -217,7 +229,8 @@ class Product(ABC):
         """Shadow measures (keys: shadow_measures) between Blue's and Green's prediction."""
 
     # --- batch scoring ------------------------------------------------------------------
-    def batch_fast_path(self, chunk: Any, csv: bool, default_date: dt.date) -> FastPath | None:
+    def batch_fast_path(self, chunk: Any, csv: bool,
+                        default_date: dt.date) -> FastPath[ColumnsT] | None:
         """Optional: a book's chunk (a pyarrow RecordBatch of request rows) read at once.
 
         The platform judges each row as the live API would (batch/judged.py): through
@@ -229,7 +242,7 @@ class Product(ABC):
         return None
 
     @abstractmethod
-    def batch_columns(self, columns: Any, outputs: dict[str, np.ndarray], x: np.ndarray,
+    def batch_columns(self, columns: ColumnsT, outputs: dict[str, np.ndarray], x: np.ndarray,
                       metadata: dict[str, Any]) -> dict[str, Any]:
         """Output columns of a scored chunk's priced rows (numpy or pyarrow arrays), in
         order; ``columns`` is the judged chunk's column batch. The platform adds the row
@@ -247,6 +260,11 @@ class Product(ABC):
         ``up_25``, ...), from the new version's metadata; none by default."""
         return {}
 
+    def plain_graph(self, onnx_bytes: bytes) -> bytes | None:
+        """The artifact's graph without its per-quote explanation, so that the bench can
+        measure what explaining costs; None: the product's graph explains nothing extra."""
+        return None
+
     # --- examples -------------------------------------------------------------------
     @abstractmethod
     def example_requests(self, n: int, seed: int) -> list[dict[str, Any]]:
@@ -255,5 +273,6 @@ class Product(ABC):
 
     # --- training -------------------------------------------------------------------
     @abstractmethod
-    def train_and_register(self, registry_dir: Any, **options: Any) -> list[Any]:
+    def train_and_register(self, registry_dir: Path | str,
+                           **options: Any) -> list[ModelVersion]:
         """Train the product's example models and register them (imports training deps)."""

@@ -9,6 +9,8 @@ from quoteflow.bench.results import (
     CHAIN_NO_LEDGER,
     HOP,
     NGINX,
+    NO_EXPLANATION,
+    RAW,
     Row,
     best_closed,
     goals,
@@ -106,3 +108,14 @@ def test_the_best_closed_loop_rate_counts_answered_quotes_only() -> None:
     rows = [Row(CHAIN, "closed 8", 1500, 4, 8, 0, 100),
             Row(CHAIN, "closed 64", 3000, 2, 9, 60, 100)]
     assert best_closed(rows, CHAIN) == 1500
+
+
+def test_the_explanation_is_priced_against_the_whole_chain() -> None:
+    """Issue 26: the graph's extra CPU for the explanation, over the chain's per quote."""
+    raw = [Row(RAW, "batch=1 loop", 9000, 0.1, 0.2, 0, 100, {"bench": 80.0}),
+           Row(RAW, NO_EXPLANATION, 12000, 0.08, 0.15, 0, 100, {"bench": 55.0})]
+    g = {x["goal"]: x for x in goals(_rows() + raw)}
+    cost = g["explanation CPU / whole chain CPU per quote"]
+    assert cost["value"] == 25 / 550 and cost["met"] is True and cost["op"] == "<="
+    missing = {x["goal"]: x for x in goals(_rows() + raw[:1])}
+    assert missing["explanation CPU / whole chain CPU per quote"]["met"] is None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel
 
 from quoteflow.actuarial.guardrails import RULES
 from quoteflow.products.base import (
@@ -27,9 +27,13 @@ from quoteflow.products.motor import (
     requests,
     shaping,
 )
+from quoteflow.products.motor.features import QuoteColumns
 
+if TYPE_CHECKING:
+    from quoteflow.registry import ModelVersion
 
-class MotorProduct(Product):
+class MotorProduct(Product[contract.QuoteRequest, QuoteColumns]):
+    # QuoteColumns by name: in this class body, `features` is the method, not the module
     name = "motor"
     public_path = "/v1/quote"
     summary = "Price a motor insurance quote"
@@ -52,30 +56,30 @@ class MotorProduct(Product):
     renewal_field = "renews"
     guardrail_rules = RULES
 
-    def columns(self, requests: Sequence[BaseModel], today: dt.date) -> features.QuoteColumns:
+    def columns(self, requests: Sequence[contract.QuoteRequest],
+                today: dt.date) -> QuoteColumns:
         def days(name: str) -> np.ndarray:
             return np.array([getattr(r, name) or today for r in requests], dtype="datetime64[D]")
 
-        return features.QuoteColumns(
+        return QuoteColumns(
             driver_birth_date=days("driver_birth_date"),
             vehicle_first_registration_date=days("vehicle_first_registration_date"),
             quote_date=days("quote_date"),
-            vehicle_power=np.array([r.vehicle_power for r in requests]),  # type: ignore[attr-defined]
-            bonus_malus=np.array([r.bonus_malus for r in requests]),  # type: ignore[attr-defined]
-            area=np.array([r.area for r in requests], dtype=object),  # type: ignore[attr-defined]
-            vehicle_brand=np.array([r.vehicle_brand for r in requests],  # type: ignore[attr-defined]
-                                   dtype=object),
+            vehicle_power=np.array([r.vehicle_power for r in requests]),
+            bonus_malus=np.array([r.bonus_malus for r in requests]),
+            area=np.array([r.area for r in requests], dtype=object),
+            vehicle_brand=np.array([r.vehicle_brand for r in requests], dtype=object),
         )
 
-    def errors(self, columns: features.QuoteColumns, today: dt.date) -> list[FieldProblem]:
+    def errors(self, columns: QuoteColumns, today: dt.date) -> list[FieldProblem]:
         return features.quote_errors(columns, np.datetime64(today, "D"))
 
-    def features(self, columns: features.QuoteColumns) -> np.ndarray:
+    def features(self, columns: QuoteColumns) -> np.ndarray:
         return features.quote_features(columns)
 
-    def derive_one(self, request: BaseModel, today: dt.date) -> RowDerivation:
+    def derive_one(self, request: contract.QuoteRequest, today: dt.date) -> RowDerivation:
         # plain Python, proved equal to columns/errors/features (features_one's docstring)
-        r: contract.QuoteRequest = request  # type: ignore[assignment]
+        r = request
         row = features_one.derive_quote(
             r.driver_birth_date or today, r.vehicle_first_registration_date or today,
             r.quote_date or today, r.vehicle_power, r.bonus_malus, r.area, r.vehicle_brand,
@@ -87,8 +91,8 @@ class MotorProduct(Product):
             r.cover_start, r.quote_date or today, today)]
         return RowDerivation([*row.problems, *cover], None) if cover else row
 
-    def context(self, request: BaseModel, today: dt.date) -> dict[str, Any]:
-        req: contract.QuoteRequest = request  # type: ignore[assignment]
+    def context(self, request: contract.QuoteRequest, today: dt.date) -> dict[str, Any]:
+        req = request
         # the cover start picks the quote's tariff (traffic.tariffs); default its date
         return {"cover_start": (req.cover_start or req.quote_date or today).isoformat(),
                 "customer_key": req.customer_key,
@@ -127,12 +131,14 @@ class MotorProduct(Product):
     def compare(self, primary: dict[str, Any], shadow: dict[str, Any]) -> dict[str, float]:
         return shaping.compare(primary, shadow)
 
-    def batch_fast_path(self, chunk: Any, csv: bool, default_date: dt.date) -> FastPath:
+    def batch_fast_path(self, chunk: Any, csv: bool,
+                        default_date: dt.date) -> FastPath[QuoteColumns]:
         from quoteflow.products.motor import batch  # pyarrow: the batch extra only
 
         return batch.fast_path(chunk, csv, default_date)
 
-    def batch_columns(self, columns: Any, outputs: dict[str, np.ndarray], x: np.ndarray,
+    def batch_columns(self, columns: QuoteColumns, outputs: dict[str, np.ndarray],
+                      x: np.ndarray,
                       metadata: dict[str, Any]) -> dict[str, Any]:
         from quoteflow.products.motor import batch
 
@@ -146,11 +152,17 @@ class MotorProduct(Product):
     def dislocation_limits(self, metadata: dict[str, Any]) -> dict[str, float]:
         return dict(metadata.get("pricing", {}).get("dislocation_limits", {}))
 
+    def plain_graph(self, onnx_bytes: bytes) -> bytes:
+        from quoteflow.products.motor import onnx_graph  # onnx: not on the serving path
+
+        return onnx_graph.without_explanation(onnx_bytes)
+
     def example_requests(self, n: int, seed: int) -> list[dict[str, Any]]:
         pool = requests.CustomerPool(seed=seed)
         return [pool.quote() for _ in range(n)]
 
-    def train_and_register(self, registry_dir: Any, **options: Any) -> list[Any]:
+    def train_and_register(self, registry_dir: Path | str,
+                           **options: Any) -> list[ModelVersion]:
         from quoteflow.products.motor.training.pipeline import (
             train_and_register,  # training extra only
         )
