@@ -109,7 +109,7 @@ def _when(value: Any, where: str, name: str) -> dt.datetime:
     return t
 
 
-def parse_line(text: str, where: str) -> LabelledClaim:
+def parse_line(text: str, where: str, line: int = 0) -> LabelledClaim:
     try:
         row = orjson.loads(text)
     except orjson.JSONDecodeError as e:
@@ -138,7 +138,7 @@ def parse_line(text: str, where: str) -> LabelledClaim:
         first = e.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise LabelError(f"{where}: request.{field}: {first['msg']}") from None
-    return LabelledClaim(req.claim_reference, req, row["label"], decided, 0)
+    return LabelledClaim(req.claim_reference, req, row["label"], decided, line)
 
 
 def parse(lines: Iterable[str], source: str) -> LabelSet:
@@ -147,8 +147,7 @@ def parse(lines: Iterable[str], source: str) -> LabelSet:
     for n, text in enumerate(lines, 1):
         if not text.strip():
             continue
-        c = parse_line(text, f"{source} line {n}")
-        c = LabelledClaim(c.reference, c.request, c.label, c.decided_at, n)
+        c = parse_line(text, f"{source} line {n}", n)
         if c.reference not in last or c.decided_at >= last[c.reference].decided_at:
             last[c.reference] = c
     if not last:
