@@ -89,6 +89,19 @@ TRAFFIC_SHADOW_SAMPLE = Gauge(
     "quoteflow_traffic_shadow_sample_ratio", "Share of quotes shadowed when shadow is on")
 POLICY_GENERATION = Gauge(
     "quoteflow_traffic_policy_generation", "Generation of the traffic policy this router runs")
+# Effective-dated tariffs: the schedule (one series per scheduled tariff, by its Blue
+# version: a handful, replaced whole on each policy change) and the quotes each prices.
+TARIFFS_SCHEDULED = Gauge(
+    "quoteflow_traffic_tariffs_scheduled", "Tariffs scheduled in the running policy")
+TARIFF_EFFECTIVE = Gauge(
+    "quoteflow_traffic_tariff_effective_timestamp_seconds",
+    "When each scheduled tariff takes effect (covers starting then or later)", ["blue_version"])
+QUOTES_BY_TARIFF = Counter(
+    "quoteflow_quotes_by_tariff_total",
+    "Quotes priced under the current tariff or a scheduled one (their cover starts later)",
+    ["tariff"])
+for _t in ("current", "scheduled"):
+    QUOTES_BY_TARIFF.labels(_t)
 POLICY_RELOAD_ERRORS = Counter(
     "quoteflow_traffic_policy_reload_errors_total", "Policy documents refused on reload")
 UPSTREAM_READY = Gauge(

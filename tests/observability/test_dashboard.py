@@ -98,7 +98,9 @@ def test_dashboard_covers_the_issue() -> None:
                    "shadow_premium_ratio_bucket", "quoteflow_feature_psi",
                    "quoteflow_upstream_duration_seconds", "quoteflow_preprocess_duration_seconds",
                    "quoteflow_inference_predict_duration_seconds",
-                   "quoteflow_inference_onnx_run_duration_seconds"):
+                   "quoteflow_inference_onnx_run_duration_seconds",
+                   "quoteflow_traffic_tariff_effective_timestamp_seconds",
+                   "quoteflow_quotes_by_tariff_total"):
         assert needle in queries, needle
     latency = next(p for p in dashboard_panels() if "200 ms budget" in p["title"])
     steps = latency["fieldConfig"]["defaults"]["thresholds"]["steps"]

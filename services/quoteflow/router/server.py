@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from quoteflow import metrics, products
 from quoteflow.ledger.settings import make_store
 from quoteflow.ledger.store import LedgerStore
+from quoteflow.router import tariff_step
 from quoteflow.router.admission import Admission
 from quoteflow.router.ledgering import QuoteLedger
 from quoteflow.router.quotes import QuoteService
@@ -38,6 +39,7 @@ def export_policy(state: PolicyState) -> None:
     metrics.TRAFFIC_SHADOW_ENABLED.set(1 if state.policy.shadow.enabled else 0)
     metrics.TRAFFIC_SHADOW_SAMPLE.set(state.policy.shadow.sample)
     metrics.POLICY_GENERATION.set(state.generation)
+    tariff_step.export(state.policy)
     log.info("traffic policy applied", extra={"generation": state.generation,
                                               "source": state.source,
                                               "policy": state.policy.document()})

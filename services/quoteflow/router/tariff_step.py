@@ -15,11 +15,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from quoteflow import metrics
 from quoteflow.router.quote import Outcome, Quote, Unavailable
-from quoteflow.traffic.policy import Color, PolicyState
+from quoteflow.traffic.policy import Color, Policy, PolicyState
 from quoteflow.traffic.tariffs import CoverStartError, cover_start_instant, tariff_for
 
 log = logging.getLogger(__name__)
+_COUNTED = {"current": metrics.QUOTES_BY_TARIFF.labels("current"),
+            "scheduled": metrics.QUOTES_BY_TARIFF.labels("scheduled")}
 
 
 def choose(q: Quote, state: PolicyState, now: dt.datetime) -> Outcome | None:
@@ -32,7 +35,16 @@ def choose(q: Quote, state: PolicyState, now: dt.datetime) -> Outcome | None:
         log.warning("quote not priced: unreadable cover start", extra={"error": str(e)})
         return Unavailable(f"service temporarily unavailable ({e}); retry shortly")
     q.tariff = tariff_for(state.policy, start)
+    _COUNTED["current" if q.tariff.effective is None else "scheduled"].inc()
     return None
+
+
+def export(policy: Policy) -> None:
+    """The schedule as gauges (the dashboard's): replaced whole on each policy change."""
+    metrics.TARIFFS_SCHEDULED.set(len(policy.tariffs))
+    metrics.TARIFF_EFFECTIVE.clear()
+    for t in policy.tariffs:
+        metrics.TARIFF_EFFECTIVE.labels(t.blue.version).set(t.effective.timestamp())
 
 
 def scheduled_version(q: Quote, color: Color) -> str | None:
