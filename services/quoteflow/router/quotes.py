@@ -143,8 +143,10 @@ class QuoteService:
         q.answer_id = uuid.uuid4().hex if self.product.answer_id_field else None
         q.sticky = q.feats.get("sticky_key") or q.answer_id or uuid.uuid4().hex
         q.assigned = assign(q.sticky, q.split)
-        q.plan = first_choice(q.split, q.assigned, tariff_step.usable(
-            q, self.upstreams.serves, self.upstreams.usable))
+        can_take = tariff_step.usable(q, self.upstreams.serves, self.upstreams.usable)
+        q.plan = first_choice(q.split, q.assigned, can_take)
+        if not can_take(q.plan.color) and (refused := tariff_step.unserved(q, q.plan.color)):
+            return refused
         if q.plan.skipped:
             metrics.FAILOVERS.labels(q.assigned, "not_ready").inc()
         q.color = q.plan.color

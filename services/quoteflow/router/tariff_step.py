@@ -62,6 +62,21 @@ def key_context(q: Quote) -> dict[str, Any]:
     return {**q.feats, "tariff": q.tariff.name}
 
 
+def unserved(q: Quote, color: Color) -> Unavailable | None:
+    """Refused before any call when the color the plan asks does not pin the scheduled
+    tariff's version: its process would refuse it (409), and failures would eject the
+    color for the current tariff's quotes too. The chart pins every tariff's versions;
+    this guards a schedule written ahead of the pods."""
+    if q.tariff is None or q.tariff.effective is None:
+        return None
+    version = scheduled_version(q, color)
+    log.warning("quote not priced: no inference process pins the scheduled tariff's version",
+                extra={"tariff": q.tariff.name, "color": color, "version": version})
+    return Unavailable(f"service temporarily unavailable (the tariff from {q.tariff.name} "
+                       f"needs {color} version {version}, which no inference process "
+                       "serves yet); retry shortly", color)
+
+
 def usable(q: Quote, serves: Callable[[Color, str | None], bool],
            usable_now: Callable[[Color], bool]) -> Callable[[Color], bool]:
     """Whether a color can take this call: it must pin the scheduled tariff's version."""

@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
-from quoteflow.router.quote import Served
+from quoteflow.router.quote import Served, Unavailable
 from tests.unit.router.fakes import FakeUpstreams, MemoryLedger, body, service
 
 
@@ -55,3 +55,17 @@ def test_a_color_that_does_not_pin_the_tariffs_version_is_not_asked(tmp_path: Pa
                for i in range(8)]
     assert all(isinstance(a, Served) and a.color == "blue" for a in answers)
     assert set(ups.named) == {"3"}
+
+
+def test_a_tariff_no_process_pins_is_refused_without_a_call(tmp_path: Path) -> None:
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    doc = {"blue": {"version": "1"},
+           "tariffs": [{"effective": tomorrow.isoformat(), "blue": {"version": "3"}}]}
+    ups = FakeUpstreams(pinned={"blue": ("1",)})  # the schedule was written ahead of the pods
+    svc = service(tmp_path, ups, MemoryLedger(), doc)
+    out = asyncio.run(svc.serve(body("cust-x", quote_date=None,
+                                     cover_start=tomorrow.isoformat())))
+    assert isinstance(out, Unavailable) and "needs blue version 3" in out.detail
+    assert ups.calls == [] and ups.events == []  # nothing asked, nothing ejected
+    today = asyncio.run(svc.serve(body("cust-x", quote_date=None)))
+    assert isinstance(today, Served) and ups.named == [None]  # today's covers still priced
