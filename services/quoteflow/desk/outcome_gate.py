@@ -8,7 +8,13 @@ difference of proportions (Wilson intervals per color, Newcombe 1998, method 10)
 which keeps its coverage for small counts and shares near 0 or 1, where the Wald
 interval does not. A rollout looks again at every step; each look is tested at
 alpha / max_looks (Bonferroni), so across up to ``max_looks`` looks the chance of ever
-passing a Green that is truly worse by the margin stays under alpha, whenever it looks.
+passing a Green that is truly worse by the margin stays under alpha, whenever it looks
+(simulated in the tests: 1.9%, against 22% when each look is tested at 5%).
+
+The price is data: with shares near 0.8, a 0.02 margin and the defaults, a Green exactly
+as good as Blue passes half the time only at about 6,000 reviewed claims per color
+(measured: 1,000 -> 4%, 2,000 -> 9%, 4,000 -> 26%, 6,000 -> 50%, 8,000 -> 64%). The
+margin and the reviewers' volume decide how long a claims rollout takes.
 """
 
 from __future__ import annotations

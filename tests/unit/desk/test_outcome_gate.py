@@ -57,19 +57,21 @@ def test_looking_at_every_step_rarely_passes_a_green_worse_by_the_margin() -> No
     2,000 simulated rollouts looking 20 times each (every 100 reviewed claims), the
     share of rollouts that ever pass stays under alpha."""
     rule = GateRule(min_reviewed=100, margin=0.02, alpha=0.05, max_looks=20)
+    naive = GateRule(min_reviewed=100, margin=0.02, alpha=0.05, max_looks=1)
     rng = np.random.default_rng(7)
     runs, looks, step, p_blue = 2000, 20, 100, 0.80
     g = rng.random((runs, looks * step)) < p_blue - rule.margin
     b = rng.random((runs, looks * step)) < p_blue
     g_hits, b_hits = np.cumsum(g, axis=1), np.cumsum(b, axis=1)
-    passed = 0
-    for r in range(runs):
-        for k in range(1, looks + 1):
-            n = k * step
-            v = judge("agreement", outcome("green", n, int(g_hits[r, n - 1])),
-                      outcome("blue", n, int(b_hits[r, n - 1])), rule)
-            if v.state == "pass":
-                passed += 1
-                break
-    print(f"\nfalse passes: {passed} of {runs} rollouts ({passed / runs:.3%})")
+
+    def ever_passes(r: int, gate: GateRule) -> bool:
+        return any(judge("agreement", outcome("green", n, int(g_hits[r, n - 1])),
+                         outcome("blue", n, int(b_hits[r, n - 1])), gate).state == "pass"
+                   for n in range(step, looks * step + 1, step))
+
+    passed = sum(ever_passes(r, rule) for r in range(runs))
+    peeking = sum(ever_passes(r, naive) for r in range(runs))
+    print(f"\nfalse passes: {passed} of {runs} rollouts ({passed / runs:.1%}); "
+          f"each look at 5% without the correction: {peeking} ({peeking / runs:.1%})")
     assert passed / runs < rule.alpha
+    assert peeking / runs > rule.alpha  # why the looks are corrected for
