@@ -82,3 +82,15 @@ def test_admin_write_without_a_configured_token_is_403(tmp_path: Path) -> None:
     r = call(app, "PUT", "/admin/traffic", content=b"{}",
              headers={"authorization": "Bearer anything", "content-type": "application/json"})
     assert r.status_code == 403 and "disabled" in r.json()["detail"]
+
+
+def test_the_router_app_answers_from_its_server_object(tmp_path: Path) -> None:
+    """Probes and admin read the Router's state: before its start nothing is checked."""
+    app = router(tmp_path, "s3cret")
+    assert app.state.router.store is app.state.store
+    r = call(app, "GET", "/readyz")
+    assert r.status_code == 503
+    assert r.json()["upstreams"]["preprocess"] == "not checked yet"
+    traffic = call(app, "GET", "/admin/traffic").json()
+    assert traffic["generation"] == 1 and traffic["writable"] is True
+    assert traffic["upstreams"]["blue"]["ready"] is False
