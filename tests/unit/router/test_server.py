@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import orjson
+import pytest
 
 from quoteflow.router.server import Router
 from quoteflow.router.upstream import Health
@@ -100,3 +101,33 @@ def test_from_settings_records_only_a_priced_product_with_the_ledger_on(
     policy.write_text(orjson.dumps({"models": {"claims": SPLIT}}).decode())
     claims = Router.from_settings(settings(tmp_path, product="claims", policy_file=policy))
     assert claims.ledger is None  # triage answers are decisions, not prices
+
+
+def test_in_a_cluster_the_configmap_is_watched_and_stopped_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from quoteflow.traffic import configmap
+
+    ups = FakeUpstreams()
+
+    class Watcher:
+        def __init__(self, store: PolicyStore, namespace: str, name: str, key: str) -> None:
+            ups.events.append(f"watch {namespace}/{name}:{key}")
+
+        def start(self) -> None:
+            ups.events.append("watcher start")
+
+        def stop(self) -> None:
+            ups.events.append("watcher stop")
+
+    monkeypatch.setattr(configmap, "ConfigMapWatcher", Watcher)
+    r = router(tmp_path, ups, None)
+    r.settings.k8s_configmap = "quoteflow-traffic"
+
+    async def main() -> None:
+        await r.start()
+        await r.stop()
+
+    asyncio.run(main())
+    assert ups.events == ["upstreams start", "watch default/quoteflow-traffic:policy.yaml",
+                          "watcher start", "watcher stop", "upstreams stop"]
+    assert r.status()["writable"] is False
