@@ -52,6 +52,12 @@ class Replayer:
             diffs.append("the request is now refused: "
                          + "; ".join(f"{p.field}: {p.message}" for p in problems))
             return Replayed(rec.quote_id, diffs)
+        if rec.reason.tariff is not None:
+            # the tariff was chosen by the cover start: the request must still give it
+            start = product.context(request, today).get("cover_start")
+            if start is not None and not rec.reason.tariff["cover_start"].startswith(start):
+                diffs.append(f"cover start {start}, recorded {rec.reason.tariff['cover_start']}"
+                             " (the tariff was chosen by it)")
         derived = product.features(cols)[0].tolist()
         if derived != rec.features:
             diffs.append(_feature_difference(rec.features, derived))
