@@ -7,6 +7,7 @@ Real processes, real HTTP, a real PostgreSQL started by this module (tests/pgser
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 import subprocess
 import sys
@@ -100,3 +101,55 @@ def test_postgres_stopped_for_five_seconds_under_load(pg: PgServer, trained_regi
     assert after and all(s.status == 200 for s in after), [s for s in after if s.status != 200][:3]
     assert missing == [], missing[:5]
     assert replayed.endswith(" 0 differ"), replayed
+
+
+def fill(path: Path) -> int:
+    """Write ``path`` until the file system refuses (ENOSPC); the bytes written."""
+    written = 0
+    with path.open("wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+                written += 65536
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+    return written
+
+
+@pytest.mark.expect_log_errors  # the router logs the commits the full disk refused
+def test_ledger_disk_full_under_load(trained_registry: Path, tmp_path: Path) -> None:
+    """Issue 29: the SQLite ledger's file system fills up under load (a 6 MiB tmpfs and a
+    file written until ENOSPC): answers turn to 503 with Retry-After, nothing answered is
+    lost, and quotes flow again once the file is removed."""
+    mount = tmp_path / "ledger-fs"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], check=True)
+    try:
+        url = f"sqlite:///{mount}/ledger.sqlite3"
+        st = make_stack(trained_registry, tmp_path / "stack", ledger_url=url)
+        with st, DrillLoad(st.config.url("router"), rate=100, client_timeout=3.0) as load:
+            time.sleep(2.0)
+            filled = time.monotonic()
+            fill(mount / "filler")
+            time.sleep(6.0)
+            (mount / "filler").unlink()
+            freed = time.monotonic()
+            time.sleep(4.0)
+        outage = [s for s in load.sent if s.status == 503 and filled <= s.at <= freed]
+        after = [s for s in load.sent if s.at > freed + 1.0]
+        missing = missing_from_ledger(url, load.sent)
+        replayed = replay_all(url, trained_registry)
+        load.figures("ledger_disk_full", status_503=len(outage),
+                     answered_200=sum(s.status == 200 for s in load.sent),
+                     first_503_after_full_ms=round(1000 * (min(s.at for s in outage) - filled))
+                     if outage else None, missing_from_ledger=len(missing))
+        assert {s.status for s in load.sent} <= {200, 503}
+        assert outage, "no 503 while the ledger's disk was full"
+        assert all(s.retry_after for s in outage), outage[:3]
+        assert after and all(s.status == 200 for s in after), [
+            s for s in after if s.status != 200][:3]
+        assert missing == [], missing[:5]
+        assert replayed.endswith(" 0 differ"), replayed
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
