@@ -101,7 +101,8 @@ def judge(product: Product, chunk: pa.RecordBatch, csv: bool, today: dt.date,
     ``default_date`` stands for an absent optional date (a quote date, a report date);
     ``today`` is the live API's today, for the business rules.
     """
-    fields = RequestFields.of(product.request_model)
+    model: type[BaseModel] = product.request_model  # any product's: type[Any] to mypy
+    fields = RequestFields.of(model)
     fast = product.batch_fast_path(chunk, csv, default_date)
     plain = fast.plain if fast is not None else np.zeros(chunk.num_rows, dtype=bool)
     bodies: dict[int, dict[str, Any]] = {}

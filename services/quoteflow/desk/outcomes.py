@@ -106,8 +106,8 @@ def summarise(rows: Iterable[dict[str, Any]], label_of: Mapping[str, str],
         a[4] += label == FRAUD and said == FRAUD
         a[5] += float(cost[classes.index(label)][classes.index(said)])
     versions = sorted({v for v, _ in acc}, key=_version_key, reverse=True)[:MAX_VERSIONS]
-    return [Outcome(v, c, int(a[0]), int(a[1]), int(a[2]), int(a[3]), int(a[4]), float(a[5]))
-            for v in versions for c in ("blue", "green") if (a := acc.get((v, c)))]
+    return [Outcome(v, c, int(n[0]), int(n[1]), int(n[2]), int(n[3]), int(n[4]), float(n[5]))
+            for v in versions for c in ("blue", "green") if (n := acc.get((v, c)))]
 
 
 def table(outcomes: Sequence[Outcome], currency: str) -> str:

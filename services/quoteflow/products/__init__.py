@@ -28,7 +28,10 @@ class UnknownProduct(LookupError, ValueError):
 def get(name: str) -> Product:
     if name not in REGISTERED:
         raise UnknownProduct(name)
-    return importlib.import_module(REGISTERED[name]).PRODUCT  # type: ignore[no-any-return]
+    product = importlib.import_module(REGISTERED[name]).PRODUCT
+    if not isinstance(product, Product):
+        raise TypeError(f"{REGISTERED[name]}.PRODUCT is not a Product")  # the table is wrong
+    return product
 
 
 def names() -> list[str]:

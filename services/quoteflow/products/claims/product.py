@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel
 
 from quoteflow.products.base import FieldProblem, Product, ShadowGate
 from quoteflow.products.claims import contract, features, generator, model_io, reasons
+from quoteflow.products.claims.features import Columns
+
+if TYPE_CHECKING:
+    from quoteflow.registry import ModelVersion
 
 _DATES = ("policy_start_date", "incident_date", "report_date")
 _COLUMN_TYPES: dict[str, Any] = {
@@ -28,7 +32,8 @@ def probabilities_of(outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.nda
     return p, np.asarray(outputs["decision"]).reshape(-1).astype(np.int64)
 
 
-class ClaimsProduct(Product):
+class ClaimsProduct(Product[contract.ClaimRequest, Columns]):
+    # Columns by name: in this class body, `features` is the method, not the module
     name = "claims"
     public_path = "/v1/claims/triage"
     summary = "Triage a claim at first notice of loss: valid, fraud or review"
@@ -57,22 +62,23 @@ class ClaimsProduct(Product):
     required_metadata = REQUIRED_METADATA
     training_cli = "quoteflow.products.claims.training_cli"  # --labels
 
-    def columns(self, requests: Sequence[BaseModel], today: dt.date) -> features.Columns:
+    def columns(self, requests: Sequence[contract.ClaimRequest],
+                today: dt.date) -> Columns:
         def dates(name: str) -> np.ndarray:
             return np.array([getattr(r, name) or today for r in requests], dtype="datetime64[D]")
 
         cols = {k: np.array([getattr(r, k) for r in requests], dtype=t)
                 for k, t in _COLUMN_TYPES.items()}
-        return features.Columns(**cols, **{d: dates(d) for d in _DATES})
+        return Columns(**cols, **{d: dates(d) for d in _DATES})
 
-    def errors(self, columns: features.Columns, today: dt.date) -> list[FieldProblem]:
+    def errors(self, columns: Columns, today: dt.date) -> list[FieldProblem]:
         return features.errors(columns, today)
 
-    def features(self, columns: features.Columns) -> np.ndarray:
+    def features(self, columns: Columns) -> np.ndarray:
         return features.features(columns)
 
-    def context(self, request: BaseModel, today: dt.date) -> dict[str, Any]:
-        req: contract.ClaimRequest = request  # type: ignore[assignment]
+    def context(self, request: contract.ClaimRequest, today: dt.date) -> dict[str, Any]:
+        req = request
         return {"claim_reference": req.claim_reference, "line": req.line,
                 "report_date": (req.report_date or today).isoformat()}
 
@@ -113,7 +119,8 @@ class ClaimsProduct(Product):
         return {"agreement": float(primary["decision"] == shadow["decision"]),
                 "probability_shift": shift}
 
-    def batch_columns(self, columns: Any, outputs: dict[str, np.ndarray], x: np.ndarray,
+    def batch_columns(self, columns: Columns, outputs: dict[str, np.ndarray],
+                      x: np.ndarray,
                       metadata: dict[str, Any]) -> dict[str, Any]:
         from quoteflow.products.claims import batch
 
@@ -124,7 +131,8 @@ class ClaimsProduct(Product):
         today = dt.datetime.now(dt.UTC).date()
         return generator.generate(n, seed, as_of=today).requests(range(n))
 
-    def train_and_register(self, registry_dir: Any, **options: Any) -> list[Any]:
+    def train_and_register(self, registry_dir: Path | str,
+                           **options: Any) -> list[ModelVersion]:
         from quoteflow.products.claims.training import train_and_register  # training extra
 
         return train_and_register(registry_dir, **options)

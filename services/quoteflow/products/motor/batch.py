@@ -96,7 +96,8 @@ def _key_fast(col: pa.Array) -> np.ndarray:
     return _mask(pc.is_null(col))
 
 
-def fast_path(batch: pa.RecordBatch, csv: bool, default_quote_date: dt.date) -> FastPath:
+def fast_path(batch: pa.RecordBatch, csv: bool,
+              default_quote_date: dt.date) -> FastPath[QuoteColumns]:
     """The plainly well-typed rows (mask) and every row's columns, vectorised."""
     n = batch.num_rows
     names = batch.schema.names

@@ -13,12 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from quoteflow.contract import ModelColor
-from quoteflow.products.motor.features import AREAS, BRANDS
+from quoteflow.products.motor.features import Area, Brand
 
-Area = Literal[AREAS]  # type: ignore[valid-type]
-Brand = Literal[BRANDS]  # type: ignore[valid-type]
-
-QUOTE_EXAMPLE = {
+QUOTE_EXAMPLE: dict[str, Any] = {
     "driver_birth_date": "1985-04-12",
     "vehicle_first_registration_date": "2019-09-01",
     "vehicle_power": 6,

@@ -7,10 +7,9 @@ equal to them (change both together). A model artifact records
 ``FEATURE_SCHEMA_VERSION`` and inference refuses vectors of another version, so
 training/serving skew cannot creep in silently.
 
-The schema's domain (categories and numeric ranges) is the range the shipped
-models were trained on (freMTPLmini); requests outside it are refused by the
-preprocess service rather than extrapolated, and training counts (never silently
-drops) rows outside it.
+The schema's domain (categories and numeric ranges) is the range the shipped models
+were trained on (freMTPLmini); requests outside it are refused by the preprocess
+service rather than extrapolated, and training counts (never drops) rows outside it.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -25,10 +25,12 @@ from quoteflow.products.base import FieldProblem
 
 FEATURE_SCHEMA_VERSION = "1"
 
-AREAS: tuple[str, ...] = ("A", "B", "C", "D", "E")
+Area = Literal["A", "B", "C", "D", "E"]  # the request's type (contract.py); AREAS its values
+AREAS: tuple[str, ...] = get_args(Area)
 # B12 is the reference brand (the most common): it gets no dummy column, which
 # keeps the unpenalised GLM's design matrix full rank.
-BRANDS: tuple[str, ...] = ("B1", "B2", "B3", "B4", "B5", "B6", "B12")
+Brand = Literal["B1", "B2", "B3", "B4", "B5", "B6", "B12"]
+BRANDS: tuple[str, ...] = get_args(Brand)
 REFERENCE_BRAND = "B12"
 LEGAL_DRIVING_AGE = 18
 
