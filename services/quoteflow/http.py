@@ -13,10 +13,13 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import choose_encoder
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
+
+from quoteflow import tracing
 
 JSON = "application/json"
 MAX_BODY_BYTES = 64 * 1024
@@ -58,8 +61,9 @@ class FastPathAPI(FastAPI):
         if scope["type"] == "http" and scope["method"] == "POST":
             handler = self.fast_routes.get(scope["path"])
             if handler is not None:
-                try:
-                    response = await handler(Request(scope, receive))
+                try:  # under the request's trace id (and span, when tracing is on)
+                    response = await tracing.handle(
+                        scope, lambda: handler(Request(scope, receive)))
                 except ClientDisconnect:  # the caller gave up (a shadow call's timeout)
                     return
                 await response(scope, receive, send)
@@ -155,6 +159,9 @@ def probes(ready: Callable[[], tuple[bool, dict[str, Any]]],
     async def metrics(request: Request) -> Response:
         if before_scrape is not None:
             before_scrape()
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        # OpenMetrics when the scraper asks for it (Prometheus does): the only format
+        # that carries the latency histograms' trace-id exemplars
+        encode, media_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encode(REGISTRY), media_type=media_type)
 
     return r

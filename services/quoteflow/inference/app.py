@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from quoteflow import metrics, products
+from quoteflow import metrics, products, tracing
 from quoteflow.contract import PredictRequest, PredictResponse, ValidationErrorBody
 from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.http import (
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     extras = [OnnxModel(registry, settings.model_name, v, settings.intra_op_threads)
               for v in dict.fromkeys(settings.extra_versions) if v != settings.model_version]
     plane = Dataplane(model, settings.max_batch_rows, settings.drift_window, extras)
+    tracing.configure("inference", settings.tracing, _served(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -121,6 +122,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return json_response(info)
 
     return app
+
+
+def _served(settings: Settings) -> dict[str, str]:
+    """The traces' resource: which model version this process serves (the exporter
+    flushes at exit)."""
+    return {"quoteflow.model.name": settings.model_name,
+            "quoteflow.model.version": settings.model_version}
 
 
 def _not_ready(outcome: NotReady) -> Response:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quoteflow.tracing import TracingSettings
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QUOTEFLOW_INFERENCE_")
+    model_config = SettingsConfigDict(env_prefix="QUOTEFLOW_INFERENCE_",
+                                      env_nested_delimiter="__")
 
     registry_dir: Path
     model_name: str = "motor"
@@ -24,3 +28,5 @@ class Settings(BaseSettings):
     drift_window: int = 5000
     # Drills only: added to every predict call to play a slow model.
     artificial_delay_ms: float = 0.0
+    # traces (QUOTEFLOW_INFERENCE_TRACING__OTLP_ENDPOINT, __SAMPLE_RATIO): off by default
+    tracing: TracingSettings = Field(default_factory=TracingSettings)

@@ -21,7 +21,7 @@ FIELDS = (
     "request_json", "request_sha256", "request_key", "features", "features_schema",
     "model_name", "model_version", "model_sha256", "color", "reason_bucket",
     "reason_policy_generation", "reason_failover_from", "reason_requote", "premium",
-    "currency", "breakdown", "router_instance",
+    "currency", "breakdown", "router_instance", "trace_id",
 )
 FORMATS = (".parquet", ".csv")
 _BATCH = 5000
@@ -40,7 +40,7 @@ def flat(r: QuoteRecord) -> dict[str, Any]:
         "premium": str(r.premium), "currency": r.currency,
         "breakdown": orjson.dumps(r.breakdown, default=json_default,
                                   option=orjson.OPT_SORT_KEYS).decode(),
-        "router_instance": r.router_instance,
+        "router_instance": r.router_instance, "trace_id": r.trace_id,
     }
 
 

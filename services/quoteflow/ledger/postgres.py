@@ -52,7 +52,7 @@ def encode(r: QuoteRecord) -> tuple[Any, ...]:
             r.model_name, r.model_version, r.model_sha256, r.color, r.reason.model_dump_json(),
             r.premium, r.currency,
             orjson.dumps(r.breakdown, default=json_default).decode(), r.router_instance,
-            r.bound_at)
+            r.bound_at, r.trace_id)
 
 
 def decode(row: asyncpg.Record) -> QuoteRecord:

@@ -105,6 +105,9 @@ class QuoteRecord(BaseModel):
     breakdown: dict[str, Any] = Field(default_factory=dict)
     router_instance: str = Field(min_length=1)
     bound_at: AwareDatetime | None = None
+    # the W3C trace id of the call that priced it (the quote's request id: the response
+    # header, every log line, the trace); None in records from before tracing
+    trace_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
 
     @field_validator("quoted_at", "valid_until", "bound_at")
     @classmethod

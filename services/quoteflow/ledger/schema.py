@@ -14,7 +14,7 @@ COLUMNS = (
     "quote_id", "product", "quoted_at", "valid_until", "request_json", "request_sha256",
     "customer_key", "request_key", "features", "features_schema", "model_name",
     "model_version", "model_sha256", "color", "reason", "premium", "currency", "breakdown",
-    "router_instance", "bound_at",
+    "router_instance", "bound_at", "trace_id",
 )
 SELECT_COLUMNS = ", ".join(COLUMNS)
 # columns `stats` may group by (a whitelist: they are put into SQL text)
@@ -49,6 +49,7 @@ CREATE TABLE quotes (
     router_instance TEXT NOT NULL,
     bound_at TEXT
 )""", *_INDEXES)),
+    (2, "quotes.trace_id", ("ALTER TABLE quotes ADD COLUMN trace_id TEXT",)),
 ]
 
 POSTGRESQL: list[Migration] = [
@@ -75,6 +76,7 @@ CREATE TABLE quotes (
     router_instance text NOT NULL,
     bound_at timestamptz
 )""", *_INDEXES)),
+    (2, "quotes.trace_id", ("ALTER TABLE quotes ADD COLUMN trace_id text",)),
 ]
 
 

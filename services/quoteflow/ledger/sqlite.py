@@ -53,7 +53,7 @@ def encode(r: QuoteRecord) -> tuple[Any, ...]:
             r.reason.model_dump_json(), str(r.premium), r.currency,
             orjson.dumps(r.breakdown, default=json_default,
                          option=orjson.OPT_SORT_KEYS).decode(),
-            r.router_instance, None if r.bound_at is None else ts(r.bound_at))
+            r.router_instance, None if r.bound_at is None else ts(r.bound_at), r.trace_id)
 
 
 def decode(row: Sequence[Any]) -> QuoteRecord:

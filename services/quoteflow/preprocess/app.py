@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from quoteflow import products
+from quoteflow import products, tracing
 from quoteflow.contract import ValidationErrorBody
 from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.http import (
@@ -31,11 +31,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     served = [products.get(name) for name in settings.products]
     plane = Dataplane(served)
+    tracing.configure("preprocess", settings.tracing)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         plane.start()  # synchronous, as inference's load: serving starts warm
         yield
+        tracing.shutdown()  # the last spans sent
 
     app = FastPathAPI(title="quoteflow preprocess", version="1", lifespan=lifespan,
                       description="Validates requests and derives the model's features with "

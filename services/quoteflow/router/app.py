@@ -9,7 +9,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from quoteflow import metrics
+from quoteflow import metrics, tracing
 from quoteflow.contract import ValidationErrorBody
 from quoteflow.docs_assets import serve_docs_offline
 from quoteflow.http import (
@@ -34,6 +34,8 @@ RETRY_AFTER = {"Retry-After": "1"}
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     router = Router.from_settings(settings or Settings())
+    tracing.configure("router", router.settings.tracing,
+                      {"quoteflow.product": router.settings.product})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:  # after serving.py's drain
             await router.stop()
+            tracing.shutdown()  # the last spans sent
 
     app = FastPathAPI(title="quoteflow router", version="1", lifespan=lifespan,
                       description="Public quote API. Splits traffic between the Blue and Green "

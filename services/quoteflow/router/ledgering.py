@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from quoteflow import tracing
 from quoteflow.ledger.outcomes import BindOutcome
 from quoteflow.ledger.record import (
     QuoteRecord,
@@ -100,7 +101,8 @@ class QuoteLedger:
             model_name=str(pricing.model["name"]), model_version=str(pricing.model["version"]),
             model_sha256=str(pricing.model["sha256"]), color=pricing.color,
             reason=pricing.reason, premium=quoted.premium, currency=quoted.currency,
-            breakdown=quoted.breakdown, router_instance=self.instance)
+            breakdown=quoted.breakdown, router_instance=self.instance,
+            trace_id=tracing.trace_id())  # the request id: to the trace and the logs
 
     async def commit(self, record: QuoteRecord, timeout: float) -> None:
         """Return once durable; LedgerUnavailable if not inside ``timeout`` seconds."""

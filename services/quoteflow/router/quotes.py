@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from quoteflow import metrics
+from quoteflow import metrics, tracing
 from quoteflow.ledger.outcomes import LedgerUnavailable
 from quoteflow.ledger.record import Reason
 from quoteflow.products.base import Product
@@ -63,6 +63,11 @@ class QuoteService:
         self.shadow = shadow
         self.ledger = ledger
         self.features_url = f"{upstreams.preprocess_url}/v1/features/{product.name}"
+        # the ledger spans' attributes (database client semantic conventions), made once
+        db = ledger.store.kind if ledger is not None else "none"
+        self._db_spans = {step: {"db.system.name": db, "db.operation.name": op,
+                                 "db.collection.name": "quotes", "quoteflow.ledger.step": step}
+                          for step, op in (("requote", "SELECT"), ("commit", "INSERT"))}
         self.steps: list[Step] = [self.features, self.choose_tariff, self.honour_requote,
                                   self.find_renewed, self.choose_color, self.price,
                                   self.hold_price, self.build_answer, self.record,
@@ -80,7 +85,9 @@ class QuoteService:
         else:
             label = (outcome.color, "error", "503")
         took = time.perf_counter() - start
-        metrics.child(metrics.QUOTE_DURATION, label[0], label[1]).observe(took)
+        # a sampled trace's id as the exemplar: Grafana jumps from a slow bucket to it
+        metrics.child(metrics.QUOTE_DURATION, label[0], label[1]).observe(
+            took, tracing.exemplar())
         metrics.child(metrics.QUOTES, label[0], label[2]).inc()
         return outcome
 
@@ -126,7 +133,8 @@ class QuoteService:
             return None
         q.key = self.ledger.key(q.body, tariff_step.key_context(q))
         try:
-            honoured = await self.ledger.requote(q.key)
+            with tracing.span("SELECT quotes", self._db_spans["requote"], "client"):
+                honoured = await self.ledger.requote(q.key)
         except LedgerUnavailable as e:
             return ledger_down(e)
         if honoured is None:
@@ -185,6 +193,11 @@ class QuoteService:
         answer.update(q.prediction)
         answer["model"] = {"name": model["name"], "version": model["version"], "color": q.color}
         q.answer = answer
+        if tracing.enabled():
+            tracing.annotate({"quoteflow.product": self.product.name,
+                              "quoteflow.model.name": model["name"],
+                              "quoteflow.model.version": str(model["version"]),
+                              "quoteflow.color": q.color})
         return None
 
     async def record(self, q: Quote) -> Outcome | None:
@@ -203,7 +216,8 @@ class QuoteService:
             return None
         # inside what is left of the budget: a late commit is a 503, never a late 200
         try:
-            await self.ledger.commit(rec, max(q.left(), 0.005))
+            with tracing.span("INSERT quotes", self._db_spans["commit"], "client"):
+                await self.ledger.commit(rec, max(q.left(), 0.005))
         except LedgerUnavailable as e:
             return ledger_down(e, q.color)
         q.answer = public_answer(rec, self._id_field)
@@ -216,7 +230,8 @@ class QuoteService:
             other: Color = "green" if q.color == "blue" else "blue"
             self.shadow.offer(ShadowJob(q.feats["features"], q.feats["schema_version"],
                                         q.color, q.prediction,
-                                        tariff_step.scheduled_version(q, other)), shadow.sample)
+                                        tariff_step.scheduled_version(q, other),
+                                        tracing.capture()), shadow.sample)
         return None
 
     # --- helpers ------------------------------------------------------------------------

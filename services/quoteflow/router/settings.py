@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from quoteflow import products
 from quoteflow.ledger.settings import LedgerSettings
+from quoteflow.tracing import TracingSettings
 
 
 class Settings(BaseSettings):
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     # honoured or bound.
     ledger_enabled: bool = True
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    # traces (QUOTEFLOW_ROUTER_TRACING__OTLP_ENDPOINT, __SAMPLE_RATIO): off by default
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
     # names this process in each record (a pod's name in a cluster)
     instance: str = Field(default_factory=socket.gethostname, min_length=1)
 

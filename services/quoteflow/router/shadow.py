@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from quoteflow import metrics
+from quoteflow import metrics, tracing
 from quoteflow.products.base import Product
 from quoteflow.router.upstream import UpstreamError, Upstreams
 from quoteflow.traffic.policy import Color
@@ -33,6 +33,8 @@ class ShadowJob:
     # the other color's version in a scheduled tariff (named to its process); None:
     # the current tariff's, the version the process serves by default
     version: str | None = None
+    # the quote's trace (tracing.capture): the call is traced as a span linked to it
+    trace: object = None
 
 
 class ShadowComparer:
@@ -87,7 +89,9 @@ class ShadowComparer:
         while True:
             job = await self.queue.get()
             try:
-                await self._compare(job)
+                with tracing.follow(job.trace, "quoteflow.shadow",
+                                    {"quoteflow.shadow.of": job.primary}):
+                    await self._compare(job)
             except Exception:  # a worker must survive anything one comparison does
                 log.exception("shadow comparison failed")
             finally:

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from quoteflow import metrics
+from quoteflow import metrics, tracing
 from quoteflow.router.http_client import ClientError, HttpClient
 from quoteflow.traffic.policy import COLORS, Color, PolicyStore
 
@@ -143,11 +143,18 @@ class Upstreams:
 
     # --- calls --------------------------------------------------------------------
 
-    async def post(self, url: str, body: bytes, timeout: float) -> tuple[int, bytes]:
+    async def post(self, url: str, body: bytes, timeout: float,
+                   attributes: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """The call carries the request's trace context (a client span when tracing is on,
+        ``attributes`` on it)."""
+        call = tracing.client_call("POST", url, attributes)
         try:
-            return await self.client.post(url, body, timeout)
+            status, raw = await self.client.post(url, body, timeout, call.headers)
         except ClientError as e:
+            call.end(None, e.kind)
             raise UpstreamError(e.kind, f"{url}: {e}") from e
+        call.end(status)
+        return status, raw
 
     async def predict(self, color: Color, features: list[float], schema_version: str,
                       timeout: float, version: str | None = None) -> dict[str, Any]:
@@ -160,7 +167,8 @@ class Upstreams:
         if version is not None:
             doc["model_version"] = version
         body = orjson.dumps(doc)
-        status, payload = await self.post(url + "/v1/predict", body, timeout)
+        status, payload = await self.post(url + "/v1/predict", body, timeout,
+                                          {"quoteflow.color": color})
         if status != 200:
             raise UpstreamError("status_5xx" if status >= 500 else f"status_{status}",
                                 f"{color} inference answered {status}: {payload[:200]!r}")

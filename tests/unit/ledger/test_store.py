@@ -166,7 +166,21 @@ def test_migrations_are_idempotent_on_restart(ledger_url: str) -> None:
             async with opened(ledger_url) as store:
                 assert await store.get("q000001") is not None
     run(main())
-    assert migrations(ledger_url) == [1]
+    assert migrations(ledger_url) == [1, 2]
+
+
+def test_the_trace_id_is_kept_and_old_records_have_none(ledger_url: str) -> None:
+    """Migration 2 adds the column: a record written before it reads back without one."""
+    async def main() -> None:
+        async with opened(ledger_url) as store:
+            await store.record(record(1))
+            await store.record(record(2, trace_id="4bf92f3577b34da6a3ce929d0e0e4736"))
+            old, new = await store.get("q000001"), await store.get("q000002")
+            assert old is not None and old.trace_id is None
+            assert new is not None and new.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    run(main())
+    with pytest.raises(ValueError, match="trace_id"):
+        record(3, trace_id="not-hex")
 
 
 def test_a_ledger_from_a_newer_quoteflow_is_refused(ledger_url: str) -> None:

@@ -1,0 +1,228 @@
+"""W3C trace context in every service: the request id, its propagation, and spans.
+
+Every request handled on a fast route (http.FastPathAPI) gets a trace id: the caller's
+(``traceparent``), or a new one. It is the request's id: ``x-request-id`` on the
+answer, ``trace_id`` in each JSON log line (logs.py reads TRACE_ID), the ledger
+record's ``trace_id``; the router's upstream calls carry it on (``outgoing``).
+
+Tracing off (no OTLP endpoint, the default) costs a header scan, a random id and two
+contextvars a request: no span object, the OpenTelemetry SDK never imported. On, the
+SDK (tracing_sdk.py) makes the spans and exports them over OTLP/HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from quoteflow.tracing_sdk import Tracing
+
+REQUEST_ID_HEADER = "x-request-id"
+TRACE_ID: ContextVar[str | None] = ContextVar("quoteflow_trace_id", default=None)
+# the header lines an upstream call carries while tracing is off (the caller's own
+# traceparent and tracestate, passed on as W3C says a non-participant does)
+_OUTGOING: ContextVar[bytes] = ContextVar("quoteflow_outgoing", default=b"")
+_sdk: Tracing | None = None  # set by configure() when an endpoint is named
+# one line a request at DEBUG (off by default: a check of the level is all it costs)
+access_log = logging.getLogger("quoteflow.access")
+
+
+class TracingSettings(BaseModel):
+    """Each service's ``tracing`` settings (QUOTEFLOW_<SERVICE>_TRACING__OTLP_ENDPOINT)."""
+
+    # the collector's OTLP/HTTP traces URL (http://otel-collector:4318/v1/traces);
+    # None: tracing off, no span is made
+    otlp_endpoint: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    # head sampling of the traces this service starts; a caller's decision is followed
+    sample_ratio: float = Field(default=0.01, ge=0.0, le=1.0)
+    # how long finished spans wait to be sent in one batch
+    export_delay_ms: int = Field(default=1000, ge=10, le=60_000)
+
+
+class Answer(Protocol):
+    """What a handler returns: a Starlette Response has these."""
+
+    status_code: int
+
+    @property
+    def headers(self) -> Any: ...
+
+
+A = TypeVar("A", bound=Answer)
+
+
+def configure(service: str, settings: TracingSettings,
+              resource: Mapping[str, str] | None = None) -> None:
+    """Turn spans on for this process when an endpoint is named (else leave them off)."""
+    global _sdk
+    shutdown()
+    if settings.otlp_endpoint is not None:
+        from quoteflow.tracing_sdk import Tracing
+
+        _sdk = Tracing(service, settings, dict(resource or {}))
+
+
+def shutdown() -> None:
+    """Send what is left and stop exporting (at the end of the app's lifespan)."""
+    global _sdk
+    if _sdk is not None:
+        _sdk.shutdown()
+    _sdk = None
+
+
+def enabled() -> bool:
+    return _sdk is not None
+
+
+def parse_traceparent(value: str) -> tuple[str, str, str] | None:
+    """(trace id, parent id, flags) of a version-00 traceparent; None if malformed
+    (W3C: then the callee starts a new trace)."""
+    parts = value.strip().split("-")
+    if len(parts) < 4 or len(parts[0]) != 2 or parts[0] == "ff":
+        return None
+    version, trace_id, parent_id, flags = parts[:4]
+    if (len(trace_id) != 32 or len(parent_id) != 16 or len(flags) != 2
+            or (version == "00" and len(parts) != 4)):
+        return None
+    try:
+        int(version + trace_id + parent_id + flags, 16)
+    except ValueError:
+        return None
+    if trace_id == "0" * 32 or parent_id == "0" * 16 or trace_id != trace_id.lower():
+        return None
+    return trace_id, parent_id, flags
+
+
+def header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """An ASGI scope's header (lower-case name), or None."""
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+async def handle(scope: Mapping[str, Any], run: Callable[[], Awaitable[A]]) -> A:
+    """Run one request's handler under its trace id (and its server span when on)."""
+    if _sdk is not None:
+        return await _sdk.serve(scope, run)
+    headers = scope["headers"]
+    raw = header(headers, b"traceparent")
+    parent = parse_traceparent(raw.decode("latin-1")) if raw else None
+    if parent is not None:
+        trace_id = parent[0]
+        state = header(headers, b"tracestate")
+        out = b"traceparent: %s\r\n" % raw if state is None else (
+            b"traceparent: %s\r\ntracestate: %s\r\n" % (raw, state))
+    else:
+        trace_id = os.urandom(16).hex()
+        out = b"traceparent: 00-%s-%s-00\r\n" % (trace_id.encode(), os.urandom(8).hex().encode())
+    token, token_out = TRACE_ID.set(trace_id), _OUTGOING.set(out)
+    try:
+        answer = await run()
+        log_access(scope, answer)
+    finally:
+        TRACE_ID.reset(token)
+        _OUTGOING.reset(token_out)
+    answer.headers[REQUEST_ID_HEADER] = trace_id
+    return answer
+
+
+def log_access(scope: Mapping[str, Any], answer: Answer) -> None:
+    if access_log.isEnabledFor(logging.DEBUG):
+        access_log.debug("answered", extra={"path": scope["path"],
+                                            "status": answer.status_code})
+
+
+def trace_id() -> str | None:
+    """The current request's trace id (None outside a request)."""
+    return TRACE_ID.get()
+
+
+class Call(Protocol):
+    """An upstream call's client span (tracing_sdk.ClientCall), or nothing when off."""
+
+    headers: bytes
+
+    def end(self, status: int | None, error: str | None = None) -> None: ...
+
+
+class _Untraced:
+    """The off path's client call: the request's own header lines, nothing to end."""
+
+    __slots__ = ("headers",)
+
+    def __init__(self, headers: bytes) -> None:
+        self.headers = headers
+
+    def end(self, status: int | None, error: str | None = None) -> None:
+        return None
+
+
+def client_call(method: str, url: str, attributes: Mapping[str, Any] | None = None) -> Call:
+    """An upstream call: its ``headers`` (traceparent) to send, ``end`` when answered."""
+    if _sdk is None:
+        return _Untraced(_OUTGOING.get())
+    return _sdk.client_call(method, url, attributes)
+
+
+class _Noop:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NOOP = _Noop()
+
+
+def span(name: str, attributes: Mapping[str, Any] | None = None,
+         kind: str = "internal") -> AbstractContextManager[Any]:
+    """A child span of the current one (a ledger commit, a re-quote lookup); a no-op
+    when off."""
+    if _sdk is None:
+        return _NOOP
+    return _sdk.span(name, attributes, kind)
+
+
+def annotate(attributes: Mapping[str, Any]) -> None:
+    """Attributes on the current server span (the model that priced, its color)."""
+    if _sdk is not None:
+        _sdk.annotate(attributes)
+
+
+def exemplar() -> dict[str, str] | None:
+    """The exemplar for a latency observation: the trace id of a sampled request."""
+    return None if _sdk is None else _sdk.exemplar()
+
+
+def capture() -> object:
+    """What work done later for this request (shadow) needs to be traced with it."""
+    if _sdk is not None:
+        return _sdk.capture()
+    return (TRACE_ID.get(), _OUTGOING.get())
+
+
+@contextmanager
+def follow(captured: object, name: str,
+           attributes: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Do later work for a request: its trace id in the logs, and when on a new span
+    linked to the request's (off its critical path, so not a child)."""
+    if _sdk is not None:
+        with _sdk.follow(captured, name, attributes):
+            yield
+        return
+    trace, out = captured if isinstance(captured, tuple) else (None, b"")
+    token, token_out = TRACE_ID.set(trace), _OUTGOING.set(out)
+    try:
+        yield
+    finally:
+        TRACE_ID.reset(token)
+        _OUTGOING.reset(token_out)
