@@ -122,9 +122,30 @@ def judge(product: Product, chunk: pa.RecordBatch, csv: bool, today: dt.date,
     for j, problems in _by_row(product.errors(cols, today)).items():
         rejected[int(idx[j])] = rule_errors(problems)
         keep[j] = False
+    for j in np.flatnonzero(_renewing(product, chunk)[idx]).tolist():
+        rejected.setdefault(int(idx[j]), []).append(_renewal_live_only(product))
+        keep[j] = False
     rows = [(i, bodies[i] if i in bodies else fields.row_body(chunk, i, csv), rejected[i])
             for i in sorted(rejected)]
     return Judged(idx[keep], cols if keep.all() else cols.subset(keep), rows)
+
+
+def _renewal_live_only(product: Product) -> dict[str, Any]:
+    return {"loc": ["body", product.renewal_field],
+            "msg": "a renewal is priced live only: it is held to a bound quote of the ledger",
+            "type": "value_error"}
+
+
+def _renewing(product: Product, chunk: pa.RecordBatch) -> np.ndarray:
+    """Rows naming a quote they renew: never priced as new business without a word."""
+    name = product.renewal_field
+    if name is None or name not in chunk.schema.names:
+        return np.zeros(chunk.num_rows, dtype=bool)
+    col = chunk.column(name)
+    valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        valid &= np.asarray([v != "" for v in col.to_pylist()])  # an empty CSV cell
+    return valid
 
 
 def _typed(product: Product, fast: FastPath | None, plain: np.ndarray,

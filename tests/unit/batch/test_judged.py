@@ -56,7 +56,7 @@ def chunk(changes: list[dict[str, Any]], csv: bool) -> pa.RecordBatch:
 
 def test_cell_types_are_read_from_the_request_model() -> None:
     motor, claims = RequestFields.of(MOTOR.request_model), RequestFields.of(CLAIMS.request_model)
-    assert motor.names == tuple(GOOD)
+    assert motor.names == (*GOOD, "cover_start", "renews")
     assert (motor.numbers, motor.flags) == ({"vehicle_power", "bonus_malus"}, frozenset())
     assert claims.numbers == {"claimant_age", "claimed_amount", "sum_insured",
                               "prior_claims_3y", "witnesses", "documents_attached"}
@@ -99,3 +99,16 @@ def test_motors_fast_path_changes_no_verdict_and_batch_answers_as_live(csv: bool
         assert live.body["features"] == x[j].tolist()
     assert len(fast.ok) + len(fast.rejected) == len(changes)
     assert len(fast.rejected) >= 8
+
+
+def test_a_renewal_in_a_book_is_rejected_not_priced_as_new_business() -> None:
+    for csv in (False, True):
+        rows = [GOOD, GOOD | {"renews": "a" * 32}, GOOD | {"renews": None}]
+        cols = {n: [r.get(n) for r in rows] for n in [*GOOD, "renews"]}
+        if csv:
+            cols = {n: ["" if v is None else str(v) for v in vs] for n, vs in cols.items()}
+        judged = judge(MOTOR, pa.RecordBatch.from_pydict(cols), csv, AT, AT)
+        assert judged.ok.tolist() == [0, 2], csv
+        ((i, _, errors),) = judged.rejected
+        assert i == 1 and errors[-1]["loc"] == ["body", "renews"]
+        assert "priced live only" in errors[-1]["msg"]
