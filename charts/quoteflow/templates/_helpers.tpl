@@ -161,6 +161,16 @@ ports:
 {{- end }}
 {{- end }}
 
+{{/* Traces (tracing.*): the OTLP endpoint and the service's head-sampling ratio; nothing
+when no endpoint is named (tracing off); ctx and service. */}}
+{{- define "quoteflow.tracingEnv" -}}
+{{- with .ctx.Values.tracing.otlpEndpoint }}
+- {name: QUOTEFLOW_{{ upper $.service }}_TRACING__OTLP_ENDPOINT, value: {{ . | quote }}}
+- name: QUOTEFLOW_{{ upper $.service }}_TRACING__SAMPLE_RATIO
+  value: {{ index $.ctx.Values.tracing.sampleRatio $.service | toString | quote }}
+{{- end }}
+{{- end }}
+
 {{/* A Service's ports: the API on `port`, and the admin port when set; ctx and port. */}}
 {{- define "quoteflow.servicePorts" -}}
 ports:
