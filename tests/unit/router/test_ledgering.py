@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from quoteflow import products
-from quoteflow.ledger.record import Reason
+from quoteflow.ledger.record import QuoteRecord, Reason
 from quoteflow.ledger.sqlite import SqliteStore
 from quoteflow.products.motor import shaping
 from quoteflow.router.ledgering import Pricing, QuoteLedger, public_answer, recorded_quote
@@ -133,3 +133,34 @@ def test_timestamps_are_utc_with_z(field: str, tmp_path: Path) -> None:
     rec = led.record_of(led.key(BODY, FEATS), pricing(), PREDICTION, {"validity_days": 30})
     assert rec is not None
     assert public_answer(rec, "quote_id")[field].endswith("Z")
+
+
+def test_the_record_built_without_validation_is_what_validation_gives(tmp_path: Path) -> None:
+    # record_of skips QuoteRecord's validation on the hot path (issue 29): the row must
+    # be the one a validated build makes, field by field and type by type
+    led = ledger(tmp_path, Clock())
+    prediction = {**PREDICTION, "breakdown": {"severity": Decimal("5791.10"), "n": 2}}
+    p = Pricing("q1", [1, 2.5], "1", MODEL, "blue", Reason(bucket=604))  # type: ignore[arg-type]
+    rec = led.record_of(led.key(BODY, FEATS), p, prediction, {"validity_days": 30})
+    assert rec is not None
+    validated = QuoteRecord(**dict(rec))
+    assert rec == validated
+    assert [type(v) for v in rec.features] == [float, float]
+    assert rec.breakdown == {"severity": "5791.10", "n": 2}  # as the store reads it back
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"features": [1.0, float("nan")]}, "features"),
+    ({"model": {**MODEL, "sha256": "not-a-digest"}}, "model_sha256"),
+    ({"currency": "euro"}, "currency"),
+    ({"validity_days": -1.0}, "valid_until"),
+])
+def test_a_bad_row_from_upstream_is_refused_naming_the_field(
+        change: dict[str, Any], field: str, tmp_path: Path) -> None:
+    led = ledger(tmp_path, Clock())
+    p = Pricing("q1", change.get("features", FEATS["features"]), "1",  # type: ignore[arg-type]
+                change.get("model", MODEL), "blue", Reason(bucket=604))
+    prediction = {**PREDICTION, **{k: v for k, v in change.items() if k == "currency"}}
+    answer = {"validity_days": change.get("validity_days", 30.0)}
+    with pytest.raises(ValueError, match=field):
+        led.record_of(led.key(BODY, FEATS), p, prediction, answer)
