@@ -95,11 +95,19 @@ class ConfigMapWatcher:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        w = self._watch
-        if w is not None:
-            w.stop()  # shuts the socket down so a blocked read returns now
-        if self._thread is not None:
-            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            w = self._watch
+            if w is not None:
+                # shuts the socket down so a blocked read returns now; asked again while
+                # the thread lives, since a watch still opening has no socket yet (and
+                # its stream() clears the flag when it starts)
+                w.stop()
+            if self._thread is None or time.monotonic() > deadline:
+                return
+            self._thread.join(0.05)
+            if not self._thread.is_alive():
+                return
 
     @property
     def running(self) -> bool:
