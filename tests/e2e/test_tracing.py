@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 from quoteflow.local.stack import Stack
+from quoteflow.observability.prometheus import start_prometheus
 from tests.e2e.helpers import make_stack, quote_body
 from tests.otlp_receiver import OtlpReceiver, Span
 
@@ -144,3 +147,25 @@ def test_a_trace_is_started_at_the_router_and_a_callers_no_is_followed(
                if line.startswith("quoteflow_quote_duration_seconds_bucket")]
     assert any(f'# {{trace_id="{started}"}}' in line for line in buckets), buckets
     assert unsampled not in text
+
+
+def test_prometheus_keeps_the_exemplars_it_scrapes(stack: Stack, receiver: OtlpReceiver,
+                                                   tmp_path: Path) -> None:
+    """A real Prometheus (exemplar storage on, as `quoteflow up --prometheus` runs it)
+    scrapes the router as OpenMetrics and keeps a sampled quote's trace id."""
+    url = stack.config.url("router")
+    with start_prometheus(stack.prometheus_targets(), tmp_path, port=None) as prom:
+        deadline = time.monotonic() + 30
+        found: set[str] = set()
+        sent: set[str] = set()
+        while time.monotonic() < deadline and not found & sent:
+            headers, _ = post(url, quote_body(customer_key=f"ex-{len(sent)}"), {})
+            sent.add(headers["x-request-id"])
+            query = urllib.parse.urlencode({
+                "query": "quoteflow_quote_duration_seconds_bucket",
+                "start": str(time.time() - 300), "end": str(time.time() + 5)})
+            with urllib.request.urlopen(f"{prom.url}/api/v1/query_exemplars?{query}") as r:
+                data = json.loads(r.read())["data"]
+            found = {e["labels"]["trace_id"] for series in data for e in series["exemplars"]}
+            time.sleep(0.5)
+    assert found & sent, (found, sent)

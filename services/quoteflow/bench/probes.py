@@ -26,6 +26,17 @@ def ledger_batches(base: str) -> tuple[float, float]:
     return found.get("sum", 0.0), found.get("count", 0.0)
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a process the bench started (killed if it does not end in 15 s)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -16,6 +16,8 @@ CHAIN = "full chain (router->preprocess->inference)"  # ledger on SQLite, as `up
 CHAIN_SHADOW = "full chain, shadow on"
 CHAIN_NO_LEDGER = "full chain, ledger off"
 CHAIN_PG = "full chain, ledger on PostgreSQL"
+# tracing on, every process exporting over OTLP/HTTP: section -> head-sampling ratio
+CHAIN_TRACED = {"full chain, tracing 1%": 0.01, "full chain, tracing 100%": 1.0}
 TRIAGE = "claim triage chain (router->preprocess->inference)"
 HOP = "inference hop alone"
 NGINX = "nginx split_clients -> inference"
@@ -168,7 +170,19 @@ def goals(rows: list[Row]) -> list[dict[str, Any]]:
         _ratio(chain_cpu(c64) if c64 else None, hc), 3, False,
         "closed 64 rows; router, preprocess, both inference colors")
     out.append(explanation_goal(rows))
+    out.append(tracing_goal(rows))
     return out
+
+
+def tracing_goal(rows: list[Row]) -> dict[str, Any]:
+    """Issue 28: tracing at 1% costs at most 3% more CPU per quote than tracing off (the
+    chain's rows of the same run; 100% is measured beside it, with no goal)."""
+    off = find(rows, CHAIN, "closed 64")
+    one = find(rows, next(iter(CHAIN_TRACED)), "closed 64")
+    value = _ratio(chain_cpu(one) if one else None, chain_cpu(off) if off else None)
+    return {"goal": "tracing at 1%: whole chain CPU per quote / tracing off", "value": value,
+            "limit": 1.03, "met": None if value is None else value <= 1.03, "op": "<=",
+            "how": "closed 64 rows of this run; router, preprocess, both inference colors"}
 
 
 def explanation_goal(rows: list[Row]) -> dict[str, Any]:

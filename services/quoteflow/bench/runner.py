@@ -20,8 +20,8 @@ from functools import partial
 from pathlib import Path
 
 from quoteflow import products
-from quoteflow.bench import bento, nginx, onnx_raw, wrk
-from quoteflow.bench.probes import children_cpu, ledger_batches, wait_http
+from quoteflow.bench import bento, nginx, onnx_raw, tracing_rows, wrk
+from quoteflow.bench.probes import children_cpu, ledger_batches, stop, wait_http
 from quoteflow.bench.procstat import CpuMeter, per_request_us
 from quoteflow.bench.results import (
     BENTO,
@@ -41,7 +41,7 @@ from quoteflow.local.stack import Stack, StackConfig, free_port
 from quoteflow.registry import Registry
 
 TOKEN = "bench-admin-token"
-SECTIONS = ("raw", "chain", "ledger", "triage", "shadow", "hop", "nginx", "bento")
+SECTIONS = ("raw", "chain", "ledger", "tracing", "triage", "shadow", "hop", "nginx", "bento")
 GREEN_WEIGHT = 10
 
 
@@ -148,13 +148,17 @@ class Bench:
         time.sleep(0.5)  # let the previous case's shadow queue drain
 
     @contextlib.contextmanager
-    def stack(self, ledger: str | None = None, model: str = "motor") -> Iterator[Stack]:
-        """``ledger``: None, SQLite in the work dir; "off"; or a PostgreSQL URL."""
+    def stack(self, ledger: str | None = None, model: str = "motor",
+              env: dict[str, dict[str, str]] | None = None) -> Iterator[Stack]:
+        """``ledger``: None, SQLite in the work dir; "off"; or a PostgreSQL URL. ``env``:
+        more settings per process (tracing's rows)."""
         mode = "pg" if ledger and ledger != "off" else ledger or "sqlite"
         wd = self.o.workdir / f"stack-{model}-{mode}"
         for stale in ("policy.yaml", "ledger.sqlite3", "ledger.sqlite3-wal", "ledger.sqlite3-shm"):
             (wd / stale).unlink(missing_ok=True)
-        env = {"router": {"QUOTEFLOW_ROUTER_LEDGER_ENABLED": "false"}} if ledger == "off" else {}
+        env = dict(env or {})
+        if ledger == "off":
+            env["router"] = {**env.get("router", {}), "QUOTEFLOW_ROUTER_LEDGER_ENABLED": "false"}
         cfg = StackConfig(registry_dir=self.o.registry, workdir=wd, blue_version=self.o.blue,
                           green_version=self.o.green, green_weight=GREEN_WEIGHT, shadow=False,
                           admin_token=TOKEN, log_level="WARNING", env=env, model_name=model,
@@ -202,6 +206,8 @@ class Bench:
                 self._bento(mv.onnx_path, extra)
         if "ledger" in want:
             self._ledger_rows()
+        if "tracing" in want:
+            tracing_rows.measure(self)
         if "triage" in want:
             self._triage_rows()
         return self.rows
@@ -260,7 +266,7 @@ class Bench:
         hp: Callable[[str], str] = lambda s: f"127.0.0.1:{st.config.port(s)}"  # noqa: E731
         proc = nginx.start(self.o.workdir / "nginx", port, hp("inference-blue"),
                            hp("inference-green"), GREEN_WEIGHT)
-        extra.callback(_stop, proc)
+        extra.callback(stop, proc)
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/readyz", 15, proc)
         groups = {"nginx": proc.pid, "inference-blue": st.procs["inference-blue"].pid,
@@ -279,7 +285,7 @@ class Bench:
             return
         port = free_port()
         proc = bento.start(self.o.workdir, onnx_path, port)
-        extra.callback(_stop, proc)
+        extra.callback(stop, proc)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_http(base + "/readyz", 90, proc)
@@ -288,13 +294,3 @@ class Bench:
             return
         self.suite(BENTO, base, "/predict", self.work.bento, {"bentoml": proc.pid},
                    self.o.conns, ())
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)

@@ -183,7 +183,9 @@ def start_prometheus(targets: Sequence[Target], workdir: Path, port: int | None 
     log = (workdir / "prometheus.log").open("ab")
     cmd = [binary, f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
            f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1d",
-           "--log.level=warn"]
+           "--log.level=warn",
+           # keeps the latency histograms' trace-id exemplars (scraped as OpenMetrics)
+           "--enable-feature=exemplar-storage"]
     try:
         proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     finally:

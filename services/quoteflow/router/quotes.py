@@ -114,7 +114,7 @@ class QuoteService:
                                f"{e.reason}); retry shortly")
         finally:
             metrics.child(metrics.UPSTREAM_DURATION, "preprocess", "none").observe(
-                time.perf_counter() - t0)
+                time.perf_counter() - t0, tracing.exemplar())
         if 400 <= status < 500:  # the caller's input: pass the field errors through
             return Rejected(status, raw)
         if status != 200:
@@ -254,4 +254,4 @@ class QuoteService:
             raise
         finally:
             metrics.child(metrics.UPSTREAM_DURATION, "inference", color).observe(
-                time.perf_counter() - t0)
+                time.perf_counter() - t0, tracing.exemplar())
