@@ -10,7 +10,9 @@ variable read by the command line as a client of those services is named
   (space-separated);
 - ``QUOTEFLOW_CLI_ADMIN_TOKEN``: the token they present to a router's admin API (and
   the one `quoteflow up` gives the routers it starts);
-- ``QUOTEFLOW_CLI_PROMETHEUS_URL``: where `quoteflow rollout` reads its evidence.
+- ``QUOTEFLOW_CLI_PROMETHEUS_URL``: where `quoteflow rollout` reads its evidence;
+- ``QUOTEFLOW_CLI_LEDGER_URL``, ``QUOTEFLOW_CLI_DESK_URL``: where it reads the business
+  outcomes (motor's binds, claims' reviewer decisions).
 
 Their old names (``QUOTEFLOW_ROUTER_URLS``, under the router's own prefix;
 ``QUOTEFLOW_ADMIN_TOKEN``, a word away from the router's ``QUOTEFLOW_ROUTER_ADMIN_TOKEN``;
@@ -36,6 +38,8 @@ CLIENT_PREFIX = "QUOTEFLOW_CLI_"
 ROUTER_URLS_ENV = CLIENT_PREFIX + "ROUTER_URLS"
 ADMIN_TOKEN_ENV = CLIENT_PREFIX + "ADMIN_TOKEN"
 PROMETHEUS_URL_ENV = CLIENT_PREFIX + "PROMETHEUS_URL"
+LEDGER_URL_ENV = CLIENT_PREFIX + "LEDGER_URL"
+DESK_URL_ENV = CLIENT_PREFIX + "DESK_URL"
 # new name -> the name it had before the client prefix (read until the next release)
 OLD_NAMES = {ROUTER_URLS_ENV: "QUOTEFLOW_ROUTER_URLS", ADMIN_TOKEN_ENV: "QUOTEFLOW_ADMIN_TOKEN",
              PROMETHEUS_URL_ENV: "QUOTEFLOW_PROMETHEUS_URL"}
@@ -106,6 +110,16 @@ prometheus_option = click.option(
     default=lambda: client_env(PROMETHEUS_URL_ENV) or DEFAULT_PROMETHEUS,
     show_default=f"${PROMETHEUS_URL_ENV}, else {DEFAULT_PROMETHEUS}",
     help="the Prometheus the rollout's gates query")
+
+ledger_option = click.option(
+    "--ledger", "ledger_url", default=lambda: client_env(LEDGER_URL_ENV),
+    show_default=f"${LEDGER_URL_ENV}",
+    help="the quote ledger the rollout reads binds from (sqlite:///path or postgresql://...)")
+
+desk_option = click.option(
+    "--desk", "desk_url", default=lambda: client_env(DESK_URL_ENV),
+    show_default=f"${DESK_URL_ENV}",
+    help="the claims desk whose /metrics give the rollout its reviewer outcomes")
 
 
 def read_admin_token(token_file: Path | None = None) -> str | None:

@@ -68,13 +68,17 @@ def reviewed(st: Stack, registry: Path) -> list[str]:
 
 
 def rollout(st: Stack, prom: PrometheusProcess, registry: Path, *args: str,
-            timeout: float = 240, review: bool = True) -> subprocess.CompletedProcess[str]:
+            timeout: float = 240, review: bool = True,
+            outcomes: tuple[str, ...] = ("--no-outcome-gate",)
+            ) -> subprocess.CompletedProcess[str]:
+    """``outcomes``: the conversion gate's options (by default not judged: DrillLoad's
+    customers never bind)."""
     if args[0] == "start" and review:
         args = (*args, *reviewed(st, registry))
     cmd = [sys.executable, "-m", "quoteflow.cli", "rollout", *args,
            "--router", st.config.url("router"), "--prometheus", prom.url,
            "--registry", str(registry), "--state", str(st.config.workdir / "rollout.json"),
-           "--actor", "sre-test"]
+           "--actor", "sre-test", *outcomes]
     env = {**os.environ, "QUOTEFLOW_CLI_ADMIN_TOKEN": TOKEN}
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 

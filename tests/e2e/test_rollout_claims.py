@@ -64,7 +64,7 @@ def rollout(st: Stack, prom: PrometheusProcess, registry: Path, *args: str
     cmd = [sys.executable, "-m", "quoteflow.cli", "rollout", *args, "--model", "claims",
            "--router", st.config.url("router"), "--prometheus", prom.url,
            "--registry", str(registry), "--state", str(st.config.workdir / "rollout.json"),
-           "--actor", "sre-test"]
+           "--actor", "sre-test", "--no-outcome-gate"]  # no desk, no reviewers here
     env = {**os.environ, "QUOTEFLOW_CLI_ADMIN_TOKEN": TOKEN}
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
 

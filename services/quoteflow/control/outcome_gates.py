@@ -31,12 +31,48 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from quoteflow.control.analysis import Check, Verdict
 from quoteflow.control.conversion import ConversionRule, Counts, alpha_at, judge
+from quoteflow.control.rollout_state import RolloutState
 from quoteflow.desk.outcome_gate import GateRule, judge_all
 from quoteflow.desk.outcome_metrics import GAUGES, PREFIX
 from quoteflow.desk.outcomes import Outcome
 from quoteflow.ledger import LedgerSettings, QuoteRecord, make_store
 
 GATE_NAMES = ("conversion", "reviewer_agreement", "reviewer_fraud_recall")
+
+
+@dataclass(frozen=True)
+class OutcomeSources:
+    """Where the outcome gates read, and their rules (the rollout command's options)."""
+
+    ledger_url: str | None = None
+    desk_url: str | None = None
+    conversion: ConversionRule = field(default_factory=ConversionRule)
+    reviewers: GateRule = field(default_factory=GateRule)
+    skip: bool = False  # a stack without customers or reviewers: said in the evidence
+
+    def checks(self, gate: str | None, state: RolloutState,
+               now: dt.datetime | None = None) -> list[Check]:
+        """The checks of the product's outcome gate (none when it has none)."""
+        if gate is None:
+            return []
+        if self.skip:
+            return [Check(gate, None, None, "pass", "not judged (--no-outcome-gate)")]
+        versions = {"blue": state.blue_version, "green": state.green_version}
+        if gate == "conversion":
+            return conversion_checks(self.ledger_url, state.model, versions,
+                                     live_since(state), now or dt.datetime.now(dt.UTC),
+                                     self.conversion, state.history)
+        if gate == "reviewers":
+            return reviewer_checks(self.desk_url, versions, self.reviewers, state.history)
+        raise ValueError(f"unknown outcome gate {gate!r}: conversion or reviewers")
+
+
+def live_since(state: RolloutState) -> dt.datetime:
+    """When Green first took live traffic: the shadow phase's pass (quotes before it are
+    all Blue's), else the rollout's start."""
+    passed = [h["time"] for h in state.history if h.get("step") == -1
+              and h.get("decision") == "pass"]
+    return dt.datetime.fromisoformat(passed[0] if passed else state.started_at)
 
 
 @dataclass
@@ -127,7 +163,7 @@ def desk_outcomes(desk_url: str, timeout: float = 10.0) -> dict[tuple[str, str],
                 key = (s.labels["model_version"], s.labels["color"])
                 values.setdefault(key, {})[attr[s.name]] = s.value
     counts = ("reviewed", "agreed", "fraud_flagged", "fraud_confirmed", "fraud_caught")
-    return {k: Outcome(k[0], k[1], *(int(v.get(c, 0)) for c in counts), 0.0)
+    return {k: Outcome(k[0], k[1], cost=0.0, **{c: int(v.get(c, 0)) for c in counts})
             for k, v in values.items()}
 
 

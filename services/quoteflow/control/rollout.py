@@ -17,6 +17,7 @@ from typing import Any
 
 from quoteflow import products
 from quoteflow.control.analysis import Evidence, Gates, Query, live_evidence, shadow_evidence
+from quoteflow.control.outcome_gates import OutcomeSources
 from quoteflow.control.rollout_state import RolloutState, StateStore
 from quoteflow.control.targets import PolicyTarget, apply_change
 from quoteflow.registry import Registry
@@ -61,7 +62,8 @@ def new_rollout(registry: Registry, target: PolicyTarget, store: StateStore, mod
 class RolloutRunner:
     def __init__(self, state: RolloutState, store: StateStore, target: PolicyTarget,
                  query: Query, registry: Registry, actor: str, say: Say,
-                 hold_timeout: float | None = None, tick: float = 0.25) -> None:
+                 hold_timeout: float | None = None, tick: float = 0.25,
+                 outcomes: OutcomeSources | None = None) -> None:
         self.state, self.store, self.target = state, store, target
         self.query, self.registry, self.actor, self.say = query, registry, actor, say
         self.gates = Gates(**state.gates)
@@ -69,7 +71,10 @@ class RolloutRunner:
         self.tick = tick
         # the shadow gates are the product's (a premium ratio, a decision agreement...)
         meta = registry.get(state.model, state.green_version).metadata
-        self.shadow_gates = products.of_metadata(meta).shadow_gates
+        product = products.of_metadata(meta)
+        self.shadow_gates = product.shadow_gates
+        # ... and so is the business outcome a live step is judged on (conversion, reviewers)
+        self.outcome_gate, self.outcomes = product.outcome_gate, outcomes or OutcomeSources()
         # one model's series, where one Prometheus scrapes several products' stacks
         self.scope = f'model="{state.model}"'
 
@@ -91,6 +96,9 @@ class RolloutRunner:
             ev = (shadow_evidence if shadow_phase else live_evidence)(
                 self.query, self.gates, round(s.interval_seconds), self.shadow_gates,
                 self.scope)
+            if not shadow_phase:
+                ev = Evidence(ev.window, [*ev.checks,
+                                          *self.outcomes.checks(self.outcome_gate, s)])
             self._print(label, ev)
             if ev.verdict == "fail":
                 return self._rollback(ev.reasons(), ev)

@@ -11,12 +11,17 @@ import click
 
 from quoteflow.cli_options import (
     DEFAULT_WORKDIR,
+    Decorator,
     actor_option,
+    desk_option,
+    ledger_option,
     prometheus_option,
     registry_option,
 )
 from quoteflow.control.analysis import Gates, prometheus_query
 from quoteflow.control.cli import make_target, target_options
+from quoteflow.control.conversion import ConversionRule
+from quoteflow.control.outcome_gates import OutcomeSources
 from quoteflow.control.rollout import (
     RolloutError,
     RolloutRunner,
@@ -41,7 +46,7 @@ def parse_duration(text: str) -> float:
 
 
 def rollout_options(f: Any) -> Any:
-    for option in reversed([
+    options: list[Decorator] = [
         registry_option,
         prometheus_option,
         click.option("--state", "state_file", default=None, type=click.Path(path_type=Path),
@@ -50,7 +55,22 @@ def rollout_options(f: Any) -> Any:
         actor_option("who runs the rollout (recorded with each registry move)"),
         click.option("--hold-timeout", type=str, default=None,
                      help="stop waiting (state kept) after holding this long, e.g. 10m"),
-    ]):
+        ledger_option,
+        desk_option,
+        click.option("--conversion-margin", type=float, default=0.05, show_default=True,
+                     help="motor: fail when Green converts worse than Blue by more than "
+                          "this share of Blue's conversion"),
+        click.option("--conversion-horizon", default="24h", show_default=True,
+                     help="motor: a quote converts when bound within this of quoting; "
+                          "quotes younger than it are not counted yet"),
+        click.option("--reviewer-margin", type=float, default=0.02, show_default=True,
+                     help="claims: fail when Green's agreement with reviewers (or fraud "
+                          "recall) is worse than Blue's by more than this"),
+        click.option("--no-outcome-gate", "skip_outcomes", is_flag=True,
+                     help="judge no business outcome (a stack without customers or "
+                          "reviewers); the evidence says it was not judged"),
+    ]
+    for option in reversed(options):
         f = option(f)
     return target_options(f)
 
@@ -70,6 +90,7 @@ class Context:
         hold = kw.pop("hold_timeout")
         self.hold_timeout = parse_duration(hold) if hold else None
         kw.pop("timeout")
+        self.outcomes = outcome_sources(kw)
         self.target = make_target(kw)
         self.store: StateStore = (
             ConfigMapState(self.target.core, self.target.namespace, self.target.configmap,
@@ -78,7 +99,22 @@ class Context:
 
     def runner(self, state: Any) -> RolloutRunner:
         return RolloutRunner(state, self.store, self.target, self.query, self.registry,
-                             self.actor, click.echo, self.hold_timeout)
+                             self.actor, click.echo, self.hold_timeout,
+                             outcomes=self.outcomes)
+
+
+def outcome_sources(kw: dict[str, Any]) -> OutcomeSources:
+    """The outcome gates' sources and rules, popped from the command's options."""
+    from quoteflow.desk.outcome_gate import GateRule
+
+    try:
+        conversion = ConversionRule(margin=kw.pop("conversion_margin"), horizon_seconds=
+                                    parse_duration(kw.pop("conversion_horizon")))
+        reviewers = GateRule(margin=kw.pop("reviewer_margin"))
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+    return OutcomeSources(kw.pop("ledger_url"), kw.pop("desk_url"), conversion, reviewers,
+                          kw.pop("skip_outcomes"))
 
 
 def _guard(fn: Any) -> Any:

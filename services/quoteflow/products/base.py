@@ -276,3 +276,9 @@ class Product(ABC, Generic[RequestT, ColumnsT]):
     def train_and_register(self, registry_dir: Path | str,
                            **options: Any) -> list[ModelVersion]:
         """Train the product's example models and register them (imports training deps)."""
+
+    # --- rollout outcome gate ---------------------------------------------------------
+    # the business outcome a live rollout step is judged on (control/outcome_gates.py):
+    # "conversion" (binds per quote, from the ledger), "reviewers" (reviewer decisions,
+    # from the desk), or None
+    outcome_gate: ClassVar[str | None] = None

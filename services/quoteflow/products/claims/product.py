@@ -56,6 +56,7 @@ class ClaimsProduct(Product[contract.ClaimRequest, Columns]):
         ShadowGate("probability_shift", None, 0.1, 0.10,
                    "moved a class probability by more than 0.1"),
     )
+    outcome_gate = "reviewers"  # a live rollout step judged on reviewer decisions too
     # a scoring run summarises (mean, plot, compare_<headline>) the fraud probability
     headline_column = HEADLINE
     headline_bins = (0.0, 1.0, 100, False)  # a probability

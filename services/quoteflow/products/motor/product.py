@@ -50,6 +50,7 @@ class MotorProduct(Product[contract.QuoteRequest, QuoteColumns]):
     shadow_measures = ("premium_ratio",)
     # Green's premium within 10% of Blue's on at least 95% of shadowed quotes
     shadow_gates = (ShadowGate("premium_ratio", 0.9, 1.1, 0.05, "moved by more than 10%"),)
+    outcome_gate = "conversion"  # a live rollout step judged on binds per quote too
     headline_column = "premium"
     headline_bins = (1.0, 1e9, 180, True)  # currency units, log-spaced
     required_metadata = ("pricing",)
