@@ -86,6 +86,11 @@ def exposed_metric_names() -> set[str]:
         if isinstance(obj, MetricWrapperBase):
             for family in obj.describe():
                 names.update(family.name + s for s in suffixes[family.type])
+    # the desk's reviewer outcomes: a collector computed from its database when scraped
+    from quoteflow.desk import outcome_metrics
+
+    reg, _ = outcome_metrics.registry()
+    names.update(family.name for family in reg.collect())
     return names
 
 

@@ -100,8 +100,12 @@ def test_dashboard_covers_the_issue() -> None:
                    "quoteflow_inference_predict_duration_seconds",
                    "quoteflow_inference_onnx_run_duration_seconds",
                    "quoteflow_traffic_tariff_effective_timestamp_seconds",
-                   "quoteflow_quotes_by_tariff_total"):
+                   "quoteflow_quotes_by_tariff_total", "quoteflow_ledger_binds_total",
+                   "quoteflow_claims_reviewed_agreed_claims",
+                   "quoteflow_claims_reviewed_fraud_caught_claims"):
         assert needle in queries, needle
+    gates = {p["title"].split(":")[0] for p in dashboard_panels() if "gate (" in p["title"]}
+    assert gates == {"Conversion gate (motor)", "Reviewer gate (claims)"}, gates
     latency = next(p for p in dashboard_panels() if "200 ms budget" in p["title"])
     steps = latency["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert any(s["value"] == 0.2 for s in steps), "no 200 ms threshold line"
