@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from quoteflow.tracing import TRACE_ID
+from quoteflow.tracing import CURRENT
 
 # uvicorn adds an ANSI-coloured copy of each message; not for JSON logs
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -31,9 +31,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         # the request being handled: its trace id is its request id (tracing.py)
-        trace_id = TRACE_ID.get()
-        if trace_id is not None:
-            entry["trace_id"] = trace_id
+        current = CURRENT.get()
+        if current is not None:
+            entry["trace_id"] = current.trace_id
         # fields passed with `extra=` land on the record; keep them
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:

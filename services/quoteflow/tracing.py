@@ -2,18 +2,19 @@
 
 Every request handled on a fast route (http.FastPathAPI) gets a trace id: the caller's
 (``traceparent``), or a new one. It is the request's id: ``x-request-id`` on the
-answer, ``trace_id`` in each JSON log line (logs.py reads TRACE_ID), the ledger
+answer, ``trace_id`` in each JSON log line (logs.py reads trace_id()), the ledger
 record's ``trace_id``; the router's upstream calls carry it on (``outgoing``).
 
-Tracing off (no OTLP endpoint, the default) costs a header scan, a random id and two
-contextvars a request: no span object, the OpenTelemetry SDK never imported. On, the
+Tracing off (no OTLP endpoint, the default) costs a header scan, a random id and a
+contextvar a request (~2 us here): no span object, the OpenTelemetry SDK never imported. On, the
 SDK (tracing_sdk.py) makes the spans and exports them over OTLP/HTTP.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import random
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
@@ -24,11 +25,33 @@ from pydantic import BaseModel, Field
 if TYPE_CHECKING:
     from quoteflow.tracing_sdk import Tracing
 
-REQUEST_ID_HEADER = "x-request-id"
-TRACE_ID: ContextVar[str | None] = ContextVar("quoteflow_trace_id", default=None)
-# the header lines an upstream call carries while tracing is off (the caller's own
-# traceparent and tracestate, passed on as W3C says a non-participant does)
-_OUTGOING: ContextVar[bytes] = ContextVar("quoteflow_outgoing", default=b"")
+REQUEST_ID_HEADER = b"x-request-id"
+
+
+class Current:
+    """The request being handled: its trace id and, tracing off, what its upstream calls
+    carry (the caller's traceparent and tracestate, passed on unchanged as W3C says a
+    non-participant does; or a new unsampled one), made on the first call only."""
+
+    __slots__ = ("_out", "_parent", "_state", "trace_id")
+
+    def __init__(self, trace_id: str, parent: bytes | None = None,
+                 state: bytes | None = None) -> None:
+        self.trace_id = trace_id
+        self._parent, self._state, self._out = parent, state, b""
+
+    def outgoing(self) -> bytes:
+        if not self._out:
+            if self._parent is None:
+                self._out = b"traceparent: 00-%s-%016x-00\r\n" % (
+                    self.trace_id.encode(), random.getrandbits(64) or 1)
+            else:
+                self._out = b"traceparent: %s\r\n" % self._parent + (
+                    b"" if self._state is None else b"tracestate: %s\r\n" % self._state)
+        return self._out
+
+
+CURRENT: ContextVar[Current | None] = ContextVar("quoteflow_request", default=None)
 _sdk: Tracing | None = None  # set by configure() when an endpoint is named
 # one line a request at DEBUG (off by default: a check of the level is all it costs)
 access_log = logging.getLogger("quoteflow.access")
@@ -50,9 +73,7 @@ class Answer(Protocol):
     """What a handler returns: a Starlette Response has these."""
 
     status_code: int
-
-    @property
-    def headers(self) -> Any: ...
+    raw_headers: list[tuple[bytes, bytes]]
 
 
 A = TypeVar("A", bound=Answer)
@@ -81,21 +102,21 @@ def enabled() -> bool:
     return _sdk is not None
 
 
+# version-trace id-parent id-flags, lower-case hex; a later version may add fields
+_TRACEPARENT = re.compile(r"[ \t]*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})"
+                          r"(-[^ \t]*)?[ \t]*")
+_ZERO_TRACE, _ZERO_PARENT = "0" * 32, "0" * 16
+
+
 def parse_traceparent(value: str) -> tuple[str, str, str] | None:
-    """(trace id, parent id, flags) of a version-00 traceparent; None if malformed
-    (W3C: then the callee starts a new trace)."""
-    parts = value.strip().split("-")
-    if len(parts) < 4 or len(parts[0]) != 2 or parts[0] == "ff":
+    """(trace id, parent id, flags) of a traceparent; None if malformed (W3C: then the
+    callee starts a new trace). One regular expression: it runs on every request."""
+    m = _TRACEPARENT.fullmatch(value)
+    if m is None:
         return None
-    version, trace_id, parent_id, flags = parts[:4]
-    if (len(trace_id) != 32 or len(parent_id) != 16 or len(flags) != 2
-            or (version == "00" and len(parts) != 4)):
-        return None
-    try:
-        int(version + trace_id + parent_id + flags, 16)
-    except ValueError:
-        return None
-    if trace_id == "0" * 32 or parent_id == "0" * 16 or trace_id != trace_id.lower():
+    version, trace_id, parent_id, flags, more = m.groups()
+    if (version == "ff" or (version == "00" and more is not None)
+            or trace_id == _ZERO_TRACE or parent_id == _ZERO_PARENT):
         return None
     return trace_id, parent_id, flags
 
@@ -116,33 +137,30 @@ async def handle(scope: Mapping[str, Any], run: Callable[[], Awaitable[A]]) -> A
     raw = header(headers, b"traceparent")
     parent = parse_traceparent(raw.decode("latin-1")) if raw else None
     if parent is not None:
-        trace_id = parent[0]
-        state = header(headers, b"tracestate")
-        out = b"traceparent: %s\r\n" % raw if state is None else (
-            b"traceparent: %s\r\ntracestate: %s\r\n" % (raw, state))
+        current = Current(parent[0], raw, header(headers, b"tracestate"))
     else:
-        trace_id = os.urandom(16).hex()
-        out = b"traceparent: 00-%s-%s-00\r\n" % (trace_id.encode(), os.urandom(8).hex().encode())
-    token, token_out = TRACE_ID.set(trace_id), _OUTGOING.set(out)
+        # W3C asks ids to be unique, not secret: getrandbits (~0.1 us), as the SDK's own
+        # id generator; os.urandom is a ~3 us system call here
+        current = Current("%032x" % (random.getrandbits(128) or 1))
+    token = CURRENT.set(current)
     try:
         answer = await run()
-        log_access(scope, answer)
+        if access_log.isEnabledFor(logging.DEBUG):
+            log_access(scope, answer)
     finally:
-        TRACE_ID.reset(token)
-        _OUTGOING.reset(token_out)
-    answer.headers[REQUEST_ID_HEADER] = trace_id
+        CURRENT.reset(token)
+    answer.raw_headers.append((REQUEST_ID_HEADER, current.trace_id.encode()))
     return answer
 
 
 def log_access(scope: Mapping[str, Any], answer: Answer) -> None:
-    if access_log.isEnabledFor(logging.DEBUG):
-        access_log.debug("answered", extra={"path": scope["path"],
-                                            "status": answer.status_code})
+    access_log.debug("answered", extra={"path": scope["path"], "status": answer.status_code})
 
 
 def trace_id() -> str | None:
     """The current request's trace id (None outside a request)."""
-    return TRACE_ID.get()
+    current = CURRENT.get()
+    return None if current is None else current.trace_id
 
 
 class Call(Protocol):
@@ -168,7 +186,8 @@ class _Untraced:
 def client_call(method: str, url: str, attributes: Mapping[str, Any] | None = None) -> Call:
     """An upstream call: its ``headers`` (traceparent) to send, ``end`` when answered."""
     if _sdk is None:
-        return _Untraced(_OUTGOING.get())
+        current = CURRENT.get()
+        return _Untraced(b"" if current is None else current.outgoing())
     return _sdk.client_call(method, url, attributes)
 
 
@@ -207,7 +226,7 @@ def capture() -> object:
     """What work done later for this request (shadow) needs to be traced with it."""
     if _sdk is not None:
         return _sdk.capture()
-    return (TRACE_ID.get(), _OUTGOING.get())
+    return CURRENT.get()
 
 
 @contextmanager
@@ -219,10 +238,8 @@ def follow(captured: object, name: str,
         with _sdk.follow(captured, name, attributes):
             yield
         return
-    trace, out = captured if isinstance(captured, tuple) else (None, b"")
-    token, token_out = TRACE_ID.set(trace), _OUTGOING.set(out)
+    token = CURRENT.set(captured if isinstance(captured, Current) else None)
     try:
         yield
     finally:
-        TRACE_ID.reset(token)
-        _OUTGOING.reset(token_out)
+        CURRENT.reset(token)

@@ -12,6 +12,7 @@ answer is known, so it cannot keep every error or over-budget answer.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -35,7 +36,16 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, S
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 
-from quoteflow.tracing import REQUEST_ID_HEADER, TRACE_ID, A, TracingSettings, header, log_access
+from quoteflow.tracing import (
+    CURRENT,
+    REQUEST_ID_HEADER,
+    A,
+    Current,
+    TracingSettings,
+    access_log,
+    header,
+    log_access,
+)
 
 KINDS = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -126,17 +136,18 @@ class Tracing:
                 kind=SpanKind.SERVER, attributes=attrs,
                 record_exception=True, set_status_on_exception=True) as span:
             trace_id = _hex(span.get_span_context().trace_id)
-            token = TRACE_ID.set(trace_id)
+            token = CURRENT.set(Current(trace_id))
             try:
                 answer = await run()
-                log_access(scope, answer)
+                if access_log.isEnabledFor(logging.DEBUG):
+                    log_access(scope, answer)
             finally:
-                TRACE_ID.reset(token)
+                CURRENT.reset(token)
             span.set_attribute("http.response.status_code", answer.status_code)
             if answer.status_code >= 500:  # a server span's 4xx is the caller's
                 span.set_attribute("error.type", str(answer.status_code))
                 span.set_status(StatusCode.ERROR)
-        answer.headers[REQUEST_ID_HEADER] = trace_id
+        answer.raw_headers.append((REQUEST_ID_HEADER, trace_id.encode()))
         return answer
 
     def client_call(self, method: str, url: str,
@@ -168,7 +179,7 @@ class Tracing:
         if not isinstance(captured, SpanContext) or not captured.is_valid:
             yield
             return
-        token = TRACE_ID.set(_hex(captured.trace_id))
+        token = CURRENT.set(Current(_hex(captured.trace_id)))
         try:
             if captured.trace_flags.sampled:  # a new trace, linked to the request's
                 with self.tracer.start_as_current_span(
@@ -183,4 +194,4 @@ class Tracing:
                 finally:
                     otel_context.detach(ctx_token)
         finally:
-            TRACE_ID.reset(token)
+            CURRENT.reset(token)

@@ -44,7 +44,11 @@ def test_a_malformed_traceparent_starts_a_new_trace(value: str) -> None:
 class FakeAnswer:
     def __init__(self) -> None:
         self.status_code = 200
-        self.headers: dict[str, str] = {}
+        self.raw_headers: list[tuple[bytes, bytes]] = []
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.raw_headers}
 
 
 def handled(headers: list[tuple[bytes, bytes]]) -> tuple[FakeAnswer, dict[str, Any]]:
@@ -73,7 +77,7 @@ def test_off_a_request_without_context_gets_a_new_unsampled_trace() -> None:
     answer, seen = handled([(b"traceparent", b"not-one")])
     trace_id = answer.headers["x-request-id"]
     assert len(trace_id) == 32 and trace_id == seen["trace_id"]
-    parsed = tracing.parse_traceparent(seen["outgoing"].decode().split(": ")[1])
+    parsed = tracing.parse_traceparent(seen["outgoing"].decode().split(": ")[1].strip())
     assert parsed is not None and parsed[0] == trace_id and parsed[2] == "00"
     assert handled([])[0].headers["x-request-id"] != trace_id
 
@@ -113,11 +117,11 @@ def test_a_log_line_written_for_a_request_carries_its_trace_id() -> None:
     fmt = JsonFormatter("router")
     record = logging.LogRecord("quoteflow.x", logging.WARNING, __file__, 1, "hello", None, None)
     assert "trace_id" not in json.loads(fmt.format(record))
-    token = tracing.TRACE_ID.set(TRACE)
+    token = tracing.CURRENT.set(tracing.Current(TRACE))
     try:
         assert json.loads(fmt.format(record))["trace_id"] == TRACE
     finally:
-        tracing.TRACE_ID.reset(token)
+        tracing.CURRENT.reset(token)
 
 
 def test_settings_refuse_a_bad_endpoint_or_ratio() -> None:
