@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -164,3 +166,93 @@ def test_no_traffic_holds_and_says_why(registry: Path, tmp_path: Path) -> None:
         assert aborted.returncode == 0, aborted.stdout + aborted.stderr
         state = FileState(st.config.workdir / "rollout.json").load()
         assert state is not None and state.status == "aborted"
+
+
+class Binder:
+    """Customers who bind: every ``blue_every``-th Blue quote and ``green_every``-th
+    Green quote the load got is bound at once (POST /v1/quotes/{id}/bind)."""
+
+    def __init__(self, url: str, load: DrillLoad, blue_every: int, green_every: int) -> None:
+        self.url, self.load, self.every = url, load, {"blue": blue_every,
+                                                      "green": green_every}
+        self.bound = {"blue": 0, "green": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        seen = {"blue": 0, "green": 0}
+        done = 0
+        while not self._stop.wait(0.2):
+            new, done = self.load.sent[done:], len(self.load.sent)
+            for s in new:
+                if s.status != 200 or s.quote_id is None or s.color not in seen:
+                    continue
+                seen[s.color] += 1
+                if seen[s.color] % self.every[s.color] == 0:
+                    req = urllib.request.Request(
+                        f"{self.url}/v1/quotes/{s.quote_id}/bind", method="POST")
+                    with urllib.request.urlopen(req, timeout=5) as r:
+                        assert r.status == 200
+                    self.bound[s.color] += 1
+
+    def __enter__(self) -> Binder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+def test_green_converting_worse_is_rolled_back_on_the_ledger(registry: Path,
+                                                             tmp_path: Path) -> None:
+    """Issue 27 item 1 on a real stack: the same prices, but Green's customers bind one
+    quote in five and Blue's one in two; the conversion gate reads the router's SQLite
+    ledger and rolls Green back, stating effect, interval, p-value and power, with the
+    mean premium by color beside it."""
+    with stack_with_prometheus(registry, tmp_path, green="3") as (st, prom), \
+            DrillLoad(st.config.url("router"), rate=60) as load, \
+            Binder(st.config.url("router"), load, blue_every=2, green_every=5) as binder:
+        result = rollout(st, prom, registry, "start", "--steps", "50,100", *FAST,
+                         outcomes=("--ledger", f"sqlite:///{st.config.ledger_file}",
+                                   "--conversion-horizon", "1s"))
+    print(result.stdout)
+    assert result.returncode == 3, result.stdout + result.stderr
+    out = result.stdout
+    assert "evidence at step 50%" in out and "step 100%" not in out
+    assert binder.bound["green"] >= 20 and binder.bound["blue"] >= 2 * binder.bound["green"]
+    conversion = [line for line in out.splitlines() if line.strip().startswith("conversion")]
+    assert conversion and "fail" in conversion[-1], out
+    assert "p " in conversion[-1] and "power" in conversion[-1] and "effect" in conversion[-1]
+    assert "mean_premium" in out and "EUR" in out
+    assert "ROLLED BACK" in out and "converts worse than the margin" in out
+    state = FileState(st.config.workdir / "rollout.json").load()
+    assert state is not None and state.status == "rolled_back"
+    assert "conversion" in state.reason
+
+
+def test_green_converting_alike_holds_stating_the_power(registry: Path,
+                                                        tmp_path: Path) -> None:
+    """Both colors' customers bind one quote in two: the seconds of a test stack cannot
+    show a 20% drop would be seen, so the gate holds and says with what power."""
+    with stack_with_prometheus(registry, tmp_path, green="3") as (st, prom), \
+            DrillLoad(st.config.url("router"), rate=60) as load, \
+            Binder(st.config.url("router"), load, blue_every=2, green_every=2):
+        result = rollout(st, prom, registry, "start", "--steps", "50,100", *FAST,
+                         "--hold-timeout", "10s",
+                         outcomes=("--ledger", f"sqlite:///{st.config.ledger_file}",
+                                   "--conversion-horizon", "1s"))
+        missing = rollout(st, prom, registry, "resume", "--hold-timeout", "1s",
+                          outcomes=("--ledger", f"sqlite:///{tmp_path}/nowhere.sqlite3"))
+    print(result.stdout, missing.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    conversion = [line for line in result.stdout.splitlines()
+                  if line.strip().startswith("conversion")]
+    assert conversion and all(" hold " in line for line in conversion), result.stdout
+    assert any("power" in line and "cannot tell yet" in line for line in conversion)
+    assert "FAIL" not in result.stdout and "holding at step 50%" in result.stdout
+    # a ledger the rollout cannot read holds it, saying so
+    assert missing.returncode == 0, missing.stdout + missing.stderr
+    assert "cannot read the ledger" in missing.stdout and "FAIL" not in missing.stdout
+    state = FileState(st.config.workdir / "rollout.json").load()
+    assert state is not None and state.status == "running" and state.step_index == 0

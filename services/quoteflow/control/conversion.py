@@ -97,13 +97,13 @@ def power_against(blue_rate: float, green_quotes: int, blue_quotes: int,
 def judge(green: Counts, blue: Counts, rule: ConversionRule, look: int) -> ConversionVerdict:
     """The look-th test of Green's conversion against Blue's (see the module's doc)."""
     level = alpha_at(look, rule.alpha)
-    short = [f"{c} has {n.binds} binds" for c, n in (("green", green), ("blue", blue))
+    short = [f"{c} has {n.binds} binds of {n.quotes} quotes"
+             for c, n in (("green", green), ("blue", blue))
              if n.binds < rule.min_binds or n.binds == n.quotes]
     if short:
         return ConversionVerdict("hold", look, level, None, None, None, None, None,
-                                 f"{' and '.join(short)} of {green.quotes} and "
-                                 f"{blue.quotes} quotes; the test needs {rule.min_binds} "
-                                 "for each color (and some quotes unbound)")
+                                 f"{' and '.join(short)}; the test needs {rule.min_binds} "
+                                 "binds for each color (and some quotes unbound)")
     log_rr = math.log(green.rate / blue.rate)
     se = math.sqrt((1 - green.rate) / green.binds + (1 - blue.rate) / blue.binds)
     z = _N.inv_cdf(1 - level)

@@ -16,7 +16,7 @@ def test_alpha_spending_sums_to_alpha_over_any_number_of_looks() -> None:
 def test_too_few_binds_holds_and_names_them() -> None:
     v = judge(Counts(100, 5), Counts(2000, 200), ConversionRule(), look=1)
     assert v.state == "hold" and v.p_value is None
-    assert "green has 5 binds" in v.why and "needs 20" in v.why
+    assert "green has 5 binds of 100 quotes" in v.why and "needs 20 binds" in v.why
 
 
 def test_a_clear_drop_fails_with_effect_interval_and_p_value() -> None:
