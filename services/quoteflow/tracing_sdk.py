@@ -3,38 +3,31 @@
 Imported only when a service names a collector (tracing.configure). Spans follow the
 OpenTelemetry semantic conventions: an HTTP server span per request, an HTTP client
 span per upstream call, database client spans for the ledger; quoteflow.* attributes
-for what is ours (product, model, version, color). Sampling is decided at the head:
-a caller's decision is followed, a new trace is kept at ``sample_ratio``, and work
-linked to a kept trace (the shadow call) is kept with it. The SDK decides before the
-answer is known, so it cannot keep every error or over-budget answer.
+for what is ours (product, model, version, color). tracing.handle sends only the
+requests it keeps here (a caller's sampled flag, or the ratio), so every span made is
+kept (ParentBased(ALWAYS_ON)), and the shadow call of a kept quote is kept with it. The
+decision is taken before the answer is known: the SDK cannot keep every error or
+over-budget answer (a collector's tail sampling can, at 100% head sampling).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import (
-    Decision,
-    ParentBased,
-    Sampler,
-    SamplingResult,
-    TraceIdRatioBased,
-)
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, StatusCode
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
+from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from opentelemetry.util.types import Attributes
 
 from quoteflow.tracing import (
     CURRENT,
@@ -49,26 +42,6 @@ from quoteflow.tracing import (
 
 KINDS = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
 _PROPAGATOR = TraceContextTextMapPropagator()
-
-
-class LinkedOrRatio(Sampler):
-    """A new trace is kept when it is linked to a kept one (a quote's shadow call),
-    else at the ratio."""
-
-    def __init__(self, ratio: float) -> None:
-        self.ratio = TraceIdRatioBased(ratio)
-
-    def should_sample(self, parent_context: Context | None, trace_id: int, name: str,
-                      kind: SpanKind | None = None, attributes: Attributes = None,
-                      links: Sequence[Link] | None = None,
-                      trace_state: Any = None) -> SamplingResult:
-        if links and any(link.context.trace_flags.sampled for link in links):
-            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
-        return self.ratio.should_sample(parent_context, trace_id, name, kind, attributes,
-                                        links, trace_state)
-
-    def get_description(self) -> str:
-        return f"LinkedOrRatio{{{self.ratio.rate}}}"
 
 
 @functools.lru_cache(maxsize=256)
@@ -110,7 +83,8 @@ class Tracing:
         self.provider = TracerProvider(
             resource=Resource.create({"service.name": f"quoteflow-{service}",
                                       "service.namespace": "quoteflow", **resource}),
-            sampler=ParentBased(LinkedOrRatio(settings.sample_ratio)))
+            sampler=ParentBased(ALWAYS_ON))
+        self.ratio = settings.sample_ratio
         self.provider.add_span_processor(BatchSpanProcessor(
             OTLPSpanExporter(endpoint=settings.otlp_endpoint, timeout=5),
             schedule_delay_millis=settings.export_delay_ms))
@@ -136,7 +110,7 @@ class Tracing:
                 kind=SpanKind.SERVER, attributes=attrs,
                 record_exception=True, set_status_on_exception=True) as span:
             trace_id = _hex(span.get_span_context().trace_id)
-            token = CURRENT.set(Current(trace_id))
+            token = CURRENT.set(Current(trace_id, sampled=True))
             try:
                 answer = await run()
                 if access_log.isEnabledFor(logging.DEBUG):
@@ -162,13 +136,7 @@ class Tracing:
                                                  attributes=dict(attributes or {}))
 
     def annotate(self, attributes: Mapping[str, Any]) -> None:
-        span = trace.get_current_span()
-        if span.is_recording():
-            span.set_attributes(dict(attributes))
-
-    def exemplar(self) -> dict[str, str] | None:
-        ctx = trace.get_current_span().get_span_context()
-        return {"trace_id": _hex(ctx.trace_id)} if ctx.trace_flags.sampled else None
+        trace.get_current_span().set_attributes(dict(attributes))
 
     def capture(self) -> object:
         return trace.get_current_span().get_span_context()
@@ -176,22 +144,15 @@ class Tracing:
     @contextmanager
     def follow(self, captured: object, name: str,
                attributes: Mapping[str, Any] | None) -> Iterator[None]:
+        """A kept request's later work: a new trace, linked to the request's span."""
         if not isinstance(captured, SpanContext) or not captured.is_valid:
             yield
             return
-        token = CURRENT.set(Current(_hex(captured.trace_id)))
-        try:
-            if captured.trace_flags.sampled:  # a new trace, linked to the request's
-                with self.tracer.start_as_current_span(
-                        name, context=Context(), links=[Link(captured)],
-                        attributes=dict(attributes or {})):
-                    yield
-            else:  # not kept: its calls say so downstream (flags 00), nothing recorded
-                ctx_token = otel_context.attach(
-                    trace.set_span_in_context(NonRecordingSpan(captured)))
-                try:
-                    yield
-                finally:
-                    otel_context.detach(ctx_token)
-        finally:
-            CURRENT.reset(token)
+        with self.tracer.start_as_current_span(name, context=Context(),
+                                               links=[Link(captured)],
+                                               attributes=dict(attributes or {})):
+            token = CURRENT.set(Current(_hex(captured.trace_id), sampled=True))
+            try:
+                yield
+            finally:
+                CURRENT.reset(token)

@@ -1,5 +1,5 @@
 """tracing.py: the request id, W3C traceparent parsing and passing on, the off path's
-promise (no SDK, no span), the sampler, and the trace id in the JSON logs."""
+promise (no SDK, no span), the head decision, and the trace id in the JSON logs."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ import textwrap
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace.sampling import Decision
-from opentelemetry.trace import Link, SpanContext, TraceFlags
 
 from quoteflow import tracing
 from quoteflow.logs import JsonFormatter
-from quoteflow.tracing_sdk import LinkedOrRatio
+from tests.otlp_receiver import OtlpReceiver
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -56,7 +54,9 @@ def handled(headers: list[tuple[bytes, bytes]]) -> tuple[FakeAnswer, dict[str, A
 
     async def run() -> FakeAnswer:
         seen["trace_id"] = tracing.trace_id()
-        seen["outgoing"] = tracing.client_call("POST", "http://x/y").headers
+        call = tracing.client_call("POST", "http://x/y")
+        seen["outgoing"] = call.headers
+        call.end(200)
         return FakeAnswer()
 
     scope = {"type": "http", "method": "POST", "path": "/v1/quote", "headers": headers}
@@ -102,15 +102,31 @@ def test_off_no_span_is_made_and_the_sdk_is_never_imported() -> None:
     assert out == ["422", TRACE, "[]"]
 
 
-def test_a_new_trace_is_kept_at_the_ratio_or_when_linked_to_a_kept_one() -> None:
-    kept = SpanContext(int(TRACE, 16), int(PARENT, 16), True, TraceFlags(1))
-    dropped = SpanContext(int(TRACE, 16), int(PARENT, 16), True, TraceFlags(0))
-    never, always = LinkedOrRatio(0.0), LinkedOrRatio(1.0)
-    assert never.should_sample(None, 123, "x").decision == Decision.DROP
-    assert always.should_sample(None, 123, "x").decision == Decision.RECORD_AND_SAMPLE
-    assert never.should_sample(None, 123, "x", links=[Link(kept)]).decision == \
-        Decision.RECORD_AND_SAMPLE
-    assert never.should_sample(None, 123, "x", links=[Link(dropped)]).decision == Decision.DROP
+def test_on_only_kept_requests_make_spans() -> None:
+    """The head decision comes first: a caller's flag, else the ratio (0 here); a request
+    not kept takes the off path (flag 00 passed on), a kept one is exported."""
+    with OtlpReceiver() as receiver:
+        tracing.configure("router", tracing.TracingSettings(
+            otlp_endpoint=receiver.url, sample_ratio=0.0, export_delay_ms=10))
+        try:
+            answer, seen = handled([])
+            assert seen["outgoing"].endswith(b"-00\r\n")
+            answer, seen = handled([(b"traceparent", f"00-{TRACE}-{PARENT}-00".encode())])
+            assert seen["outgoing"] == f"traceparent: 00-{TRACE}-{PARENT}-00\r\n".encode()
+            answer, seen = handled([(b"traceparent", f"00-{TRACE}-{PARENT}-01".encode())])
+            assert answer.headers["x-request-id"] == TRACE
+            sent = tracing.parse_traceparent(seen["outgoing"].decode().split(": ")[1].strip())
+            assert sent is not None and sent[0] == TRACE and sent[2] == "01"
+        finally:
+            tracing.shutdown()  # flushes
+        spans = receiver.wait_for(lambda ss: len(ss) >= 2)
+    assert sorted((s.name, s.trace_id) for s in spans) == [("POST", TRACE),
+                                                           ("POST /v1/quote", TRACE)]
+    server = next(s for s in spans if s.name == "POST /v1/quote")
+    client = next(s for s in spans if s.name == "POST")
+    assert server.parent_id == PARENT and client.parent_id == server.span_id
+    assert sent[1] == client.span_id  # the callee's parent is our client span
+    assert not tracing.enabled()
 
 
 def test_a_log_line_written_for_a_request_carries_its_trace_id() -> None:

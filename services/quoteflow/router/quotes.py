@@ -193,7 +193,7 @@ class QuoteService:
         answer.update(q.prediction)
         answer["model"] = {"name": model["name"], "version": model["version"], "color": q.color}
         q.answer = answer
-        if tracing.enabled():
+        if tracing.recording():
             tracing.annotate({"quoteflow.product": self.product.name,
                               "quoteflow.model.name": model["name"],
                               "quoteflow.model.version": str(model["version"]),
