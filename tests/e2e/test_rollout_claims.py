@@ -25,6 +25,7 @@ from quoteflow.observability.prometheus import PrometheusProcess, start_promethe
 from quoteflow.products.claims import generator, training
 from quoteflow.registry import Registry
 from tests.drills.load import DrillLoad
+from tests.e2e.desk_helpers import DeskProcess
 from tests.e2e.helpers import TOKEN, get_json, make_stack
 
 TRIAGE = "/v1/claims/triage"
@@ -59,12 +60,14 @@ def claims_stack(registry: Path, workdir: Path, green: str
             prom.stop()
 
 
-def rollout(st: Stack, prom: PrometheusProcess, registry: Path, *args: str
+def rollout(st: Stack, prom: PrometheusProcess, registry: Path, *args: str,
+            outcomes: tuple[str, ...] = ("--no-outcome-gate",)
             ) -> subprocess.CompletedProcess[str]:
+    """``outcomes``: the reviewer gate's options (by default none: no desk here)."""
     cmd = [sys.executable, "-m", "quoteflow.cli", "rollout", *args, "--model", "claims",
            "--router", st.config.url("router"), "--prometheus", prom.url,
            "--registry", str(registry), "--state", str(st.config.workdir / "rollout.json"),
-           "--actor", "sre-test", "--no-outcome-gate"]  # no desk, no reviewers here
+           "--actor", "sre-test", *outcomes]
     env = {**os.environ, "QUOTEFLOW_CLI_ADMIN_TOKEN": TOKEN}
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
 
@@ -107,3 +110,28 @@ def test_an_agreeing_triage_model_passes_shadow_and_takes_live_traffic(
     assert not load.failed, load.failed[:3]
     assert any(s.color == "green" for s in load.sent)
     assert Registry(registry).stage_of("claims", "3") == "Production"
+
+
+def test_live_triage_waits_for_reviewed_claims_from_the_desk(registry: Path,
+                                                              tmp_path: Path) -> None:
+    """Issue 27 item 2 on a real stack and desk: no reviewer has decided a claim yet, so
+    the reviewer gate (read from the desk's /metrics) holds the live step, saying how
+    many reviewed claims it needs per color."""
+    (tmp_path / "desk").mkdir()
+    with claims_stack(registry, tmp_path, green="3") as (st, prom), \
+            DrillLoad(st.config.url("router"), rate=60, body=claim, path=TRIAGE):
+        desk = DeskProcess(tmp_path / "desk", st.config.url("router"))
+        desk.start()
+        try:
+            result = rollout(st, prom, registry, "start", "--steps", "100", *FAST,
+                             "--hold-timeout", "3s", outcomes=("--desk", desk.url))
+        finally:
+            desk.stop()
+    print(result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "COMPLETED" not in result.stdout and "holding at step 100%" in result.stdout
+    for gate in ("reviewer_agreement", "reviewer_fraud_recall"):
+        line = next(x for x in result.stdout.splitlines() if x.strip().startswith(gate))
+        assert " hold " in line and "the gate needs 200 for each color" in line, line
+    state = FileState(st.config.workdir / "rollout.json").load()
+    assert state is not None and state.status == "running"
