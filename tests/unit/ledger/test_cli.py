@@ -40,7 +40,7 @@ def test_show_prints_the_record_and_its_status(filled: str) -> None:
     shown = json.loads(out.output)
     assert shown["status"] == "bound" and shown["premium"] == "0.30"
     assert shown["reason"] == {"bucket": 1234, "policy_generation": 7, "failover_from": None,
-                               "requote": False}
+                               "requote": False, "tariff": None, "renewal": None}
     missing = quotes("show", "nope", url=filled)
     assert missing.exit_code == 1 and "no quote nope in the ledger" in missing.output
 
