@@ -146,3 +146,22 @@ def test_reviewer_gate_holds_when_the_desk_cannot_be_read() -> None:
     checks = reviewer_checks("http://127.0.0.1:9", VERSIONS, GateRule(), [])
     assert checks[0].verdict == "hold" and "cannot read the desk" in checks[0].note
     assert reviewer_checks(None, VERSIONS, GateRule(), [])[0].verdict == "hold"
+
+
+def test_sources_pick_the_products_gate_and_say_when_skipped() -> None:
+    from quoteflow.control.outcome_gates import OutcomeSources, live_since
+    from quoteflow.control.rollout_state import RolloutState
+
+    state = RolloutState(id="r1", model="motor", blue_version="3", green_version="4",
+                         steps=[50, 100], interval_seconds=4, confirm_each_step=False,
+                         gates={}, started_at="2026-12-02T10:00:00+00:00")
+    assert live_since(state) == dt.datetime(2026, 12, 2, 10, tzinfo=dt.UTC)
+    state.history.append({"time": "2026-12-02T10:00:05+00:00", "step": -1, "decision": "pass"})
+    assert live_since(state) == dt.datetime(2026, 12, 2, 10, 0, 5, tzinfo=dt.UTC)
+    assert OutcomeSources().checks(None, state) == []
+    skipped = OutcomeSources(skip=True).checks("conversion", state)
+    assert skipped[0].verdict == "pass" and "not judged" in skipped[0].note
+    held = OutcomeSources().checks("conversion", state)
+    assert held[0].verdict == "hold" and "--ledger" in held[0].note
+    with pytest.raises(ValueError, match="unknown outcome gate"):
+        OutcomeSources().checks("vibes", state)
