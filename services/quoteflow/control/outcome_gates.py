@@ -98,9 +98,14 @@ def tally(records: Iterable[QuoteRecord], model: str, versions: dict[str, str],
     """Per color, the model's quotes by that color's version of the rollout."""
     out = {color: Tally() for color in versions}
     for rec in records:
-        if rec.model_name == model and versions.get(rec.color) == rec.model_version:
-            out[rec.color].add(rec, horizon)
+        count(out, rec, model, versions, horizon)
     return out
+
+
+def count(out: dict[str, Tally], rec: QuoteRecord, model: str, versions: dict[str, str],
+          horizon: dt.timedelta) -> None:
+    if rec.model_name == model and versions.get(rec.color) == rec.model_version:
+        out[rec.color].add(rec, horizon)
 
 
 def read_ledger(url: str, model: str, versions: dict[str, str], since: dt.datetime,
@@ -111,8 +116,10 @@ def read_ledger(url: str, model: str, versions: dict[str, str], since: dt.dateti
     async def main() -> dict[str, Tally]:
         await store.open()
         try:
-            return tally([r async for r in store.export(since, until)], model, versions,
-                         horizon)
+            out = {color: Tally() for color in versions}
+            async for rec in store.export(since, until):  # a page at a time, not all held
+                count(out, rec, model, versions, horizon)
+            return out
         finally:
             await store.close()
     return asyncio.run(main())
