@@ -164,8 +164,8 @@ def _series(gate: ShadowGate, suffix: str, scope: str, *matchers: str) -> str:
     """The histogram series of a shadow measure: its own metric, or the shared one."""
     own = metrics.SHADOW_MEASURES.get(gate.measure)
     if own is not None:
-        return f"{own.describe()[0].name}_{suffix}{_sel(scope, *matchers)}"
-    return (f"{metrics.SHADOW_MEASURE.describe()[0].name}_{suffix}"
+        return f"{next(iter(own.describe())).name}_{suffix}{_sel(scope, *matchers)}"
+    return (f"{next(iter(metrics.SHADOW_MEASURE.describe())).name}_{suffix}"
             f"{_sel(scope, _is('measure', gate.measure), *matchers)}")
 
 

@@ -157,7 +157,7 @@ def _kill() -> Callable[[Policy], Policy]:
     return Policy.killed
 
 
-_kill.all_models = True  # type: ignore[attr-defined]
+_kill.all_models = True  # type: ignore[attr-defined]  # a flag change_command reads
 kill = traffic.command("kill")(change_command(_kill))
 
 

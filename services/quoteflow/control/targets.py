@@ -131,7 +131,8 @@ class LocalTarget:
             raise ControlError(f"router {url} unreachable: {e}") from e
         if r.status != 200:
             raise ControlError(f"router {url} answered {r.status}: {r.data[:300]!r}")
-        return json.loads(r.data)  # type: ignore[no-any-return]
+        view: dict[str, Any] = json.loads(r.data)  # the router's /admin/traffic object
+        return view
 
     def read(self) -> tuple[Policy, int]:
         view = self._get(self.urls[0])
@@ -208,7 +209,7 @@ class ClusterTarget:
 
     def _document(self) -> Any:
         cm = self.core.read_namespaced_config_map(self.configmap, self.namespace)
-        self._resource_version = cm.metadata.resource_version
+        self._resource_version = cm.metadata.resource_version if cm.metadata else None
         self._history = (cm.data or {}).get(history.CONFIGMAP_KEY)
         text = (cm.data or {}).get(self.key)
         if text is None:
@@ -263,11 +264,12 @@ class ClusterTarget:
         pods = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector)
         out: dict[str, int] = {}
         for pod in pods.items:
-            if pod.status.phase != "Running" or pod.metadata.deletion_timestamp:
+            if (pod.status is None or pod.metadata is None or pod.metadata.name is None
+                    or pod.status.phase != "Running" or pod.metadata.deletion_timestamp):
                 continue
             name = pod.metadata.name
-            try:
-                raw = self.core.connect_get_namespaced_pod_proxy_with_path(
+            try:  # _preload_content=False: the raw HTTP response, not a str
+                raw: Any = self.core.connect_get_namespaced_pod_proxy_with_path(
                     f"{name}:{self.admin_port(pod)}", self.namespace, "admin/traffic",
                     _preload_content=False)
                 view = json.loads(raw.data)

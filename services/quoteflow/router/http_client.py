@@ -43,7 +43,8 @@ class _Connection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        assert isinstance(transport, asyncio.Transport)  # a TCP connection's, always
+        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         self.received = True

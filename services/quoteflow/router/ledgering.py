@@ -100,7 +100,7 @@ class QuoteLedger:
         # Built without QuoteRecord's validation (30 us of every quote's CPU, issue 29):
         # the keys were made by key() from canonical_json in this process (validating them
         # parsed, encoded and hashed the request again); what came from outside is checked.
-        fields = dict(
+        fields: dict[str, Any] = dict(
             quote_id=pricing.quote_id, product=self.product.name, quoted_at=now,
             valid_until=now + dt.timedelta(days=quoted.validity_days),
             request_json=key.request_json, request_sha256=key.request_sha256,

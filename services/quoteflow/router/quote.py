@@ -72,7 +72,8 @@ class Quote:
 
     @property
     def prediction(self) -> dict[str, Any]:
-        return self.result["predictions"][0]  # type: ignore[no-any-return]
+        first: dict[str, Any] = self.result["predictions"][0]  # inference's answer, one row
+        return first
 
     @property
     def split(self) -> Split:

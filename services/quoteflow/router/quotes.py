@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -139,8 +139,8 @@ class QuoteService:
             return ledger_down(e)
         if honoured is None:
             return None
-        return Served(public_answer(honoured, self._id_field), honoured.color,  # type: ignore[arg-type]
-                      requote=True)
+        color = cast(Color, honoured.color)  # the ledger keeps the Color it recorded, as text
+        return Served(public_answer(honoured, self._id_field), color, requote=True)
 
     async def find_renewed(self, q: Quote) -> Outcome | None:
         """A renewal names a bound quote of this customer's: its premium is the prior."""

@@ -172,4 +172,5 @@ class Upstreams:
         if status != 200:
             raise UpstreamError("status_5xx" if status >= 500 else f"status_{status}",
                                 f"{color} inference answered {status}: {payload[:200]!r}")
-        return orjson.loads(payload)  # type: ignore[no-any-return]
+        answer: dict[str, Any] = orjson.loads(payload)  # inference answers a JSON object
+        return answer

@@ -149,7 +149,8 @@ class ConfigMapWatcher:
 
     def _list(self) -> None:
         assert self._api is not None
-        resp = self._api.list_namespaced_config_map(
+        # _preload_content=False: the raw HTTP response (its bytes), not the typed list
+        resp: Any = self._api.list_namespaced_config_map(
             self.namespace, field_selector=f"metadata.name={self.name}",
             _preload_content=False, _request_timeout=(5, 30))
         body = json.loads(resp.data)
