@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -43,8 +44,9 @@ class _Connection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)  # a TCP connection's, always
-        self.transport = transport
+        # a TCP connection's; uvloop's transport is not an asyncio.Transport subclass, so
+        # no isinstance check (it failed every connection under uvloop)
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.received = True
