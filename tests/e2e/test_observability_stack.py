@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from quoteflow.local.stack import Stack
@@ -46,6 +47,7 @@ class Traffic:
     def __init__(self, url: str) -> None:
         self.url = url
         self.statuses: dict[int, int] = {}
+        self.binds: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
@@ -56,6 +58,13 @@ class Traffic:
                                         concurrency=4)
             for a in answers:
                 self.statuses[a.status] = self.statuses.get(a.status, 0) + 1
+            # customers bind one quote in five: the conversion panel's binds by color
+            async with aiohttp.ClientSession() as session:
+                for a in answers[::5]:
+                    if a.status == 200:
+                        qid = a.body["quote_id"]
+                        async with session.post(f"{self.url}/v1/quotes/{qid}/bind") as r:
+                            self.binds[r.status] = self.binds.get(r.status, 0) + 1
             await asyncio.sleep(0.1)
 
     def __enter__(self) -> Traffic:
@@ -85,6 +94,12 @@ def observed(trained_registry: Path, tmp_path_factory: pytest.TempPathFactory
                 yield stack, prom, traffic
         finally:
             prom.stop()
+
+
+# Panels whose metrics no process of this motor stack exposes, and where they are tested.
+ELSEWHERE = {"Reviewer gate (claims): agreement and fraud recall by color":
+             "the claims desk's reviewer gauges (not in this stack): tests/e2e/test_desk.py "
+             "reads them from the desk's /metrics, tests/observability checks the names"}
 
 
 def finite(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -119,6 +134,9 @@ def test_every_target_is_scraped(observed: tuple[Stack, PrometheusProcess, Traff
 def test_dashboard_query_returns_data(observed: tuple[Stack, PrometheusProcess, Traffic],
                                       title: str, ref: str, expr: str) -> None:
     _, prom, _ = observed
+    if title in ELSEWHERE:  # valid PromQL, its metrics checked where they are made
+        assert prom.query(expr) == [], ELSEWHERE[title]
+        return
     assert wait_for_finite(prom, expr)
 
 
