@@ -148,19 +148,24 @@ async def handle(scope: Mapping[str, Any], run: Callable[[], Awaitable[A]]) -> A
         # W3C asks ids to be unique, not secret: getrandbits (~0.1 us), as the SDK's own
         # id generator; os.urandom is a ~3 us system call here
         current = Current("%032x" % (random.getrandbits(128) or 1))
-    token = CURRENT.set(current)
-    try:
-        answer = await run()
-        if access_log.isEnabledFor(logging.DEBUG):
-            log_access(scope, answer)
-    finally:
-        CURRENT.reset(token)
+    answer = await run_as(current, scope, run)
     answer.raw_headers.append((REQUEST_ID_HEADER, current.trace_id.encode()))
     return answer
 
 
-def log_access(scope: Mapping[str, Any], answer: Answer) -> None:
-    access_log.debug("answered", extra={"path": scope["path"], "status": answer.status_code})
+async def run_as(current: Current, scope: Mapping[str, Any],
+                 run: Callable[[], Awaitable[A]]) -> A:
+    """Run the handler with ``current`` as the request's trace (what its log lines and
+    upstream calls read), and log the access line at DEBUG."""
+    token = CURRENT.set(current)
+    try:
+        answer = await run()
+        if access_log.isEnabledFor(logging.DEBUG):
+            access_log.debug("answered", extra={"path": scope["path"],
+                                                "status": answer.status_code})
+        return answer
+    finally:
+        CURRENT.reset(token)
 
 
 def trace_id() -> str | None:

@@ -13,7 +13,6 @@ over-budget answer (a collector's tail sampling can, at 100% head sampling).
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -35,9 +34,8 @@ from quoteflow.tracing import (
     A,
     Current,
     TracingSettings,
-    access_log,
     header,
-    log_access,
+    run_as,
 )
 
 KINDS = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
@@ -110,13 +108,7 @@ class Tracing:
                 kind=SpanKind.SERVER, attributes=attrs,
                 record_exception=True, set_status_on_exception=True) as span:
             trace_id = _hex(span.get_span_context().trace_id)
-            token = CURRENT.set(Current(trace_id, sampled=True))
-            try:
-                answer = await run()
-                if access_log.isEnabledFor(logging.DEBUG):
-                    log_access(scope, answer)
-            finally:
-                CURRENT.reset(token)
+            answer = await run_as(Current(trace_id, sampled=True), scope, run)
             span.set_attribute("http.response.status_code", answer.status_code)
             if answer.status_code >= 500:  # a server span's 4xx is the caller's
                 span.set_attribute("error.type", str(answer.status_code))
