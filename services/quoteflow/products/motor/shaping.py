@@ -7,6 +7,7 @@ scoring's output columns both come from here, so they cannot drift apart.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Context, Decimal
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -40,8 +41,16 @@ def money(premium: np.ndarray, metadata: dict[str, Any]) -> list[Decimal]:
 def guardrails(metadata: dict[str, Any]) -> Guardrails:
     """The artifact's guardrails (pricing.guardrails; the floor is the minimum premium)."""
     p = metadata["pricing"]
-    return Guardrails.of({**p.get("guardrails", {}), "floor": p["minimum_premium"],
-                          "minor_unit": p.get("minor_unit", 2)})
+    g = p.get("guardrails", {})
+    return _guardrails(g.get("ceiling"), g.get("renewal_cap"), g.get("enbp", True),
+                       p["minimum_premium"], p.get("minor_unit", 2))
+
+
+@cache  # once per artifact, not per quote: parsing them costs ~4 us a call
+def _guardrails(ceiling: float | None, renewal_cap: float | None, enbp: bool,
+                floor: float, minor_unit: int) -> Guardrails:
+    return Guardrails.of({"ceiling": ceiling, "renewal_cap": renewal_cap, "enbp": enbp,
+                          "floor": floor, "minor_unit": minor_unit})
 
 
 def guarded(out: dict[str, np.ndarray], metadata: dict[str, Any]) -> list[Guarded]:
