@@ -63,6 +63,10 @@ def test_bench_runs_and_reports_every_case(trained_registry: Path, claims_regist
     [half] = [r for r in rows if r["section"] == sections_chain
               and r["load"].endswith("(half max)")]
     assert half["load"] == f"open {int(closed / 2)}/s (half max)"
+    # the ledger-off chain at the same offered half-max rate: the p99s compare
+    [half_off] = [r for r in rows if r["section"] == "full chain, ledger off"
+                  and r["load"].endswith("(half max)")]
+    assert half_off["load"] == half["load"]
     # and at 1.5x it (overload): its 503s (shed) are counted, never judged here
     [over] = [r for r in rows if r["section"] == sections_chain
               and r["load"].endswith("(1.5x max)")]
@@ -81,7 +85,9 @@ def test_bench_runs_and_reports_every_case(trained_registry: Path, claims_regist
                  "preprocess CPU per quote / inference hop CPU per request",
                  "whole chain CPU per quote / inference hop CPU per request",
                  "p99 ms at half the chain's closed-loop maximum",
-                 "p99 ms of all answers (200 and 503) at 1.5x the chain's closed-loop maximum"):
+                 "p99 ms of all answers (200 and 503) at 1.5x the chain's closed-loop maximum",
+                 "router CPU per quote, ledger on / ledger off",
+                 "p99 at half the chain's max, ledger on / ledger off"):
         assert goals[name]["value"] > 0, goals[name]
         assert goals[name]["met"] in (True, False)
         assert f"- {name}: " in done.stdout

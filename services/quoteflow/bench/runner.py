@@ -20,14 +20,12 @@ from functools import partial
 from pathlib import Path
 
 from quoteflow import products
-from quoteflow.bench import bento, nginx, onnx_raw, tracing_rows, wrk
+from quoteflow.bench import bento, ledger_rows, nginx, onnx_raw, tracing_rows, wrk
 from quoteflow.bench.probes import children_cpu, ledger_batches, stop, wait_http
 from quoteflow.bench.procstat import CpuMeter, per_request_us
 from quoteflow.bench.results import (
     BENTO,
     CHAIN,
-    CHAIN_NO_LEDGER,
-    CHAIN_PG,
     CHAIN_SHADOW,
     HOP,
     NGINX,
@@ -112,14 +110,14 @@ class Bench:
     def suite(self, section: str, base: str, path: str, reqs: list[Request],
               groups: dict[str, int], conns: tuple[int, ...], rates: tuple[int, ...]) -> None:
         for c in conns:
-            self.add(self._batched(base, partial(self.closed, section, base, path, reqs, c,
+            self.add(self.batched(base, partial(self.closed, section, base, path, reqs, c,
                                                  groups)))
         for rate in rates:
-            self.add(self._batched(base, partial(self.open, section, base + path, reqs, rate,
+            self.add(self.batched(base, partial(self.open, section, base + path, reqs, rate,
                                                  groups)))
 
     @staticmethod
-    def _batched(base: str, case: Callable[[], Row]) -> Row:
+    def batched(base: str, case: Callable[[], Row]) -> Row:
         """Run a case and note the mean ledger commit batch it saw (router metrics)."""
         s0, n0 = ledger_batches(base)
         row = case()
@@ -205,7 +203,7 @@ class Bench:
             if "bento" in want:
                 self._bento(mv.onnx_path, extra)
         if "ledger" in want:
-            self._ledger_rows()
+            ledger_rows.measure(self)
         if "tracing" in want:
             tracing_rows.measure(self)
         if "triage" in want:
@@ -220,7 +218,7 @@ class Bench:
             return
         for which, factor in RELATIVE_LOADS.items():
             rate = max(int(best * factor), 1)
-            row = self._batched(router, partial(self.open, CHAIN, router + "/v1/quote",
+            row = self.batched(router, partial(self.open, CHAIN, router + "/v1/quote",
                                                 self.work.quotes, rate, groups))
             row.load = f"open {rate}/s {which}"
             self.add(row)
@@ -239,23 +237,6 @@ class Bench:
                       ("router", "preprocess", "inference-blue", "inference-green")}
             self.suite(TRIAGE, st.config.url("router"), "/v1/claims/triage", triage(),
                        groups, o.conns[-1:], o.rates[-1:])
-
-    def _ledger_rows(self) -> None:
-        """The chain with the ledger off (the baseline) and on PostgreSQL, beside the
-        SQLite rows of "chain": the cost of recording every quote before answering."""
-        o = self.o
-        for section, ledger in ((CHAIN_NO_LEDGER, "off"), (CHAIN_PG, o.postgres_url)):
-            if ledger is None:
-                self.add(Row(section, f"closed {o.conns[-1]}",
-                             note="not measured: give --postgres URL"))
-                continue
-            o.log(f"{section} ...")
-            with self.stack(ledger) as st:
-                pids = {k: p.pid for k, p in st.procs.items()}
-                groups = {k: pids[k] for k in
-                          ("router", "preprocess", "inference-blue", "inference-green")}
-                self.suite(section, st.config.url("router"), "/v1/quote", self.work.quotes,
-                           groups, o.conns[-1:], o.rates[-1:])
 
     def _nginx(self, st: Stack, extra: contextlib.ExitStack) -> None:
         if not nginx.available():

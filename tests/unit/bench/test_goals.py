@@ -119,3 +119,21 @@ def test_the_explanation_is_priced_against_the_whole_chain() -> None:
     assert cost["value"] == 25 / 550 and cost["met"] is True and cost["op"] == "<="
     missing = {x["goal"]: x for x in goals(_rows() + raw[:1])}
     assert missing["explanation CPU / whole chain CPU per quote"]["met"] is None
+
+
+def test_the_ledgers_cost_is_judged_against_the_same_chain_without_it() -> None:
+    """Issue 29: quotes/s and router CPU at closed 64, and the p99 of the same offered
+    half-max load, each ledger on over ledger off."""
+    off_half = Row(CHAIN_NO_LEDGER, half_max_load(1500), 1500, 1, 4.0, 0, 100, {"router": 1.0})
+    g = {x["goal"]: x for x in goals([*_rows(), off_half])}
+    assert g["ledger on / ledger off, quotes/s"]["value"] == 3000 / 4000
+    assert g["ledger on / ledger off, quotes/s"]["limit"] == 0.85
+    assert g["ledger on / ledger off, quotes/s"]["met"] is False
+    cpu = g["router CPU per quote, ledger on / ledger off"]
+    assert cpu["value"] == 300 / 90 and cpu["op"] == "<=" and cpu["met"] is False
+    p99 = g["p99 at half the chain's max, ledger on / ledger off"]
+    assert p99["value"] == 9.5 / 4.0 and p99["limit"] == 2 and p99["met"] is False
+    assert p99["how"] == "open 1500/s (half max), both rows"
+    # without the ledger-off half-max row (an older run) it is not measured, and said so
+    assert {x["goal"]: x for x in goals(_rows())}[
+        "p99 at half the chain's max, ledger on / ledger off"]["met"] is None
