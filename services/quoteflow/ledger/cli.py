@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from quoteflow.cli_options import registry_option
+from quoteflow.cli_options import LEDGER_URL_ENV, registry_option
 from quoteflow.ledger import export as exporter
 from quoteflow.ledger.outcomes import LedgerUnavailable
 from quoteflow.ledger.record import QuoteRecord
@@ -28,8 +28,10 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 ledger_option = click.option(
     "--ledger", "ledger_url", default=DEFAULT_URL, show_default=True,
-    envvar="QUOTEFLOW_LEDGER_URL", help="sqlite:///path or postgresql://... "
-    "(default: the SQLite file in `quoteflow up`'s work directory)")
+    # the CLI's client name, as `rollout --ledger` reads it; the old name still works
+    envvar=[LEDGER_URL_ENV, "QUOTEFLOW_LEDGER_URL"], help="sqlite:///path or "
+    f"postgresql://... (${LEDGER_URL_ENV}; default: the SQLite file in `quoteflow up`'s "
+    "work directory)")
 
 
 def parse_time(value: str | None, name: str) -> dt.datetime | None:

@@ -2,7 +2,8 @@
 
 The router nests it (``ledger: LedgerSettings``); from the environment that reads
 e.g. ``QUOTEFLOW_ROUTER_LEDGER__URL=postgresql://...`` with ``env_nested_delimiter="__"``.
-The CLI reads the same URL from ``--ledger`` or ``QUOTEFLOW_LEDGER_URL``.
+The CLI reads the same URL from ``--ledger`` or ``QUOTEFLOW_CLI_LEDGER_URL`` (as
+`quoteflow rollout` does; ``QUOTEFLOW_LEDGER_URL`` is still read).
 """
 
 from __future__ import annotations

@@ -106,3 +106,11 @@ def test_a_missing_sqlite_ledger_is_named_not_created(tmp_path: Path) -> None:
     out = quotes("show", "q1", url=f"sqlite:///{path}")
     assert out.exit_code == 1 and f"no ledger at {path}" in out.output
     assert not path.exists()
+
+
+@pytest.mark.parametrize("env", ["QUOTEFLOW_CLI_LEDGER_URL", "QUOTEFLOW_LEDGER_URL"])
+def test_the_ledger_is_found_from_the_clis_environment(tmp_path: Path, env: str) -> None:
+    """The client name `rollout --ledger` reads too; the old name still works."""
+    path = tmp_path / f"{env}.sqlite3"
+    out = CliRunner(env={env: f"sqlite:///{path}"}).invoke(main, ["quotes", "show", "q1"])
+    assert out.exit_code == 1 and f"no ledger at {path}" in out.output
