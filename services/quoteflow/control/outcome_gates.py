@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, cast
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -38,6 +39,10 @@ from quoteflow.desk.outcomes import Outcome
 from quoteflow.ledger import LedgerSettings, QuoteRecord, make_store
 
 GATE_NAMES = ("conversion", "reviewer_agreement", "reviewer_fraud_recall")
+# the rollout command's options that OutcomeSources holds, by parameter name
+OPTION_NAMES = ("ledger_url", "desk_url", "conversion_margin", "conversion_horizon",
+                "reviewer_margin", "reviewer_min_reviewed", "skip_outcomes")
+REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,61 @@ class OutcomeSources:
         if gate == "reviewers":
             return reviewer_checks(self.desk_url, versions, self.reviewers, state.history)
         raise ValueError(f"unknown outcome gate {gate!r}: conversion or reviewers")
+
+    def saved(self) -> dict[str, Any]:
+        """What the rollout state keeps, so that `resume` and `promote` judge as `start`
+        did. A URL's password is never kept (the state may be a ConfigMap)."""
+        return {"ledger_url": redact(self.ledger_url), "desk_url": redact(self.desk_url),
+                "conversion": asdict(self.conversion), "reviewers": asdict(self.reviewers),
+                "skip": self.skip}
+
+    @classmethod
+    def resumed(cls, saved: dict[str, Any], given: OutcomeSources,
+                explicit: set[str]) -> OutcomeSources:
+        """The sources a later command uses: each option given on its command line
+        (``explicit``, by parameter name), else the one saved at start, else ``given``'s
+        default (its environment). A saved URL whose password was left out is taken from
+        the command or its environment; where neither has one, it is an error."""
+        if not saved:
+            return given  # a rollout started before the options were saved
+
+        def url(name: str) -> str | None:
+            kept, now = saved.get(name), cast(str | None, getattr(given, name))
+            if name in explicit or kept is None:
+                return now
+            if REDACTED not in kept:
+                return str(kept)
+            if now is None:
+                option = "--ledger" if name == "ledger_url" else "--desk"
+                raise ValueError(f"the rollout was started with {option} {kept}; its password "
+                                 f"is not kept in the rollout state: pass {option} again")
+            return now
+
+        conversion = ConversionRule(**saved["conversion"])
+        if "conversion_margin" in explicit:
+            conversion = replace(conversion, margin=given.conversion.margin)
+        if "conversion_horizon" in explicit:
+            conversion = replace(conversion, horizon_seconds=given.conversion.horizon_seconds)
+        reviewers = GateRule(**saved["reviewers"])
+        if "reviewer_margin" in explicit:
+            reviewers = replace(reviewers, margin=given.reviewers.margin)
+        if "reviewer_min_reviewed" in explicit:
+            reviewers = replace(reviewers, min_reviewed=given.reviewers.min_reviewed)
+        skip = given.skip if "skip_outcomes" in explicit else bool(saved["skip"])
+        return cls(url("ledger_url"), url("desk_url"), conversion, reviewers, skip)
+
+
+def redact(url: str | None) -> str | None:
+    """``url`` without its password (kept as ``***``), or as it is when it has none."""
+    if url is None:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:{REDACTED}@{host}" + (f":{parts.port}" if parts.port
+                                                             else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def live_since(state: RolloutState) -> dt.datetime:

@@ -21,7 +21,7 @@ from quoteflow.cli_options import (
 from quoteflow.control.analysis import Gates, prometheus_query
 from quoteflow.control.cli import make_target, target_options
 from quoteflow.control.conversion import ConversionRule
-from quoteflow.control.outcome_gates import OutcomeSources
+from quoteflow.control.outcome_gates import OPTION_NAMES, OutcomeSources
 from quoteflow.control.rollout import (
     RolloutError,
     RolloutRunner,
@@ -29,7 +29,7 @@ from quoteflow.control.rollout import (
     new_rollout,
     request_abort,
 )
-from quoteflow.control.rollout_state import ConfigMapState, FileState, StateStore
+from quoteflow.control.rollout_state import ConfigMapState, FileState, RolloutState, StateStore
 from quoteflow.control.targets import ClusterTarget, ControlError
 from quoteflow.registry import Registry, RegistryError
 from quoteflow.traffic.policy import LEGACY_MODEL, PolicyError
@@ -66,6 +66,10 @@ def rollout_options(f: Any) -> Any:
         click.option("--reviewer-margin", type=float, default=0.02, show_default=True,
                      help="claims: fail when Green's agreement with reviewers (or fraud "
                           "recall) is worse than Blue's by more than this"),
+        click.option("--reviewer-min-reviewed", type=click.IntRange(min=1), default=200,
+                     show_default=True,
+                     help="claims: reviewed claims each color needs before the reviewer "
+                          "gate judges (it holds until then)"),
         click.option("--no-outcome-gate", "skip_outcomes", is_flag=True,
                      help="judge no business outcome (a stack without customers or "
                           "reviewers); the evidence says it was not judged"),
@@ -90,6 +94,7 @@ class Context:
         hold = kw.pop("hold_timeout")
         self.hold_timeout = parse_duration(hold) if hold else None
         kw.pop("timeout")
+        self.explicit = given_options(OPTION_NAMES)
         self.outcomes = outcome_sources(kw)
         self.target = make_target(kw)
         self.store: StateStore = (
@@ -97,10 +102,27 @@ class Context:
                            state_key(self.model))
             if isinstance(self.target, ClusterTarget) else FileState(state_file))
 
+    def resume_outcomes(self, state: RolloutState) -> None:
+        """The outcome gates as `start` saved them, but for options given again."""
+        try:
+            self.outcomes = OutcomeSources.resumed(state.outcomes, self.outcomes,
+                                                   self.explicit)
+        except ValueError as e:
+            raise click.UsageError(str(e)) from e
+
     def runner(self, state: Any) -> RolloutRunner:
         return RolloutRunner(state, self.store, self.target, self.query, self.registry,
                              self.actor, click.echo, self.hold_timeout,
                              outcomes=self.outcomes)
+
+
+def given_options(names: tuple[str, ...]) -> set[str]:
+    """Which of these parameters the command line (or an option's own envvar) set."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    return {n for n in names if ctx.get_parameter_source(n) in
+            (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)}
 
 
 def outcome_sources(kw: dict[str, Any]) -> OutcomeSources:
@@ -110,7 +132,8 @@ def outcome_sources(kw: dict[str, Any]) -> OutcomeSources:
     try:
         conversion = ConversionRule(margin=kw.pop("conversion_margin"), horizon_seconds=
                                     parse_duration(kw.pop("conversion_horizon")))
-        reviewers = GateRule(margin=kw.pop("reviewer_margin"))
+        reviewers = GateRule(margin=kw.pop("reviewer_margin"),
+                             min_reviewed=kw.pop("reviewer_min_reviewed"))
     except ValueError as e:
         raise click.BadParameter(str(e)) from e
     return OutcomeSources(kw.pop("ledger_url"), kw.pop("desk_url"), conversion, reviewers,
@@ -190,6 +213,8 @@ def start(steps: str, interval: str, confirm_each_step: bool, latency_budget: fl
     gates = Gates(latency_budget, latency_margin, error_margin, divergence, min_requests)
     state = new_rollout(ctx.registry, ctx.target, ctx.store, ctx.model, step_list,
                         parse_duration(interval), gates, confirm_each_step, ctx.actor, admit)
+    state.outcomes = ctx.outcomes.saved()  # resume and promote judge as start did
+    ctx.store.save(state)
     click.echo(f"rollout {state.id}: {ctx.model} v{state.green_version} (Green) against "
                f"v{state.blue_version} (Blue), steps {steps}")
     _exit_for(ctx.runner(state).run())
@@ -199,11 +224,16 @@ def start(steps: str, interval: str, confirm_each_step: bool, latency_budget: fl
 @rollout_options
 @_guard
 def status(**kw: Any) -> None:
-    """Print the current (or last) rollout."""
-    state = Context(kw).store.load()
+    """Print the current (or last) rollout, with the outcome gates' options it runs with."""
+    ctx = Context(kw)
+    state = ctx.store.load()
     if state is None:
         raise click.ClickException("no rollout recorded")
-    click.echo(json.dumps(describe(state), indent=2))
+    try:  # what resume would judge with; a password left out is no error here
+        gates = OutcomeSources.resumed(state.outcomes, ctx.outcomes, ctx.explicit).saved()
+    except ValueError:
+        gates = state.outcomes
+    click.echo(json.dumps({**describe(state), "outcome_gates": gates}, indent=2))
 
 
 @rollout.command()
@@ -217,6 +247,7 @@ def resume(**kw: Any) -> None:
         raise click.ClickException("no rollout to resume")
     if state.status == "awaiting_confirmation":
         raise click.ClickException("the rollout waits for confirmation: `rollout promote`")
+    ctx.resume_outcomes(state)
     state.status = "running"
     _exit_for(ctx.runner(state).run())
 
@@ -230,6 +261,7 @@ def promote(**kw: Any) -> None:
     state = ctx.store.load()
     if state is None or state.status != "awaiting_confirmation":
         raise click.ClickException("no rollout is waiting for confirmation")
+    ctx.resume_outcomes(state)
     state.status = "running"
     state.record(step=state.step_index, weight=state.current_weight,
                  decision=f"confirmed by {ctx.actor}")

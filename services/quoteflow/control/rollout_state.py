@@ -35,6 +35,9 @@ class RolloutState:
     status: str = "running"  # running | awaiting_confirmation | abort_requested | TERMINAL
     reason: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
+    # the outcome gates' sources and rules given at start (OutcomeSources.saved), so that
+    # resume and promote judge the same way; {} for a rollout saved before they were kept
+    outcomes: dict[str, Any] = field(default_factory=dict)
     started_at: str = field(default_factory=now)
     updated_at: str = field(default_factory=now)
 
