@@ -158,7 +158,8 @@ class TrainingResult:
 
 
 def train(seed: int = DEFAULT_SEED, config: Path | None = None,
-          progress: Progress | None = None, labels: Path | None = None) -> TrainingResult:
+          progress: Progress | None = None, labels: Path | None = None,
+          reviewed_weight: float | None = None) -> TrainingResult:
     """Generate, fit both families, choose their rules, evaluate; nothing is registered.
 
     One thread: the same bytes on any machine (a parallel histogram sum may round
@@ -173,8 +174,10 @@ def train(seed: int = DEFAULT_SEED, config: Path | None = None,
     data = prepare(seed, config)
     if label_set is not None:
         cfg = data.config
-        data.reviewed = reviewed_mod.prepare(label_set, cfg.reviewed_weight,
-                                             cfg.reviewed_holdout)
+        weight = cfg.reviewed_weight if reviewed_weight is None else reviewed_weight
+        if weight <= 0:
+            raise ValueError(f"the reviewed claims' weight must be > 0, got {weight}")
+        data.reviewed = reviewed_mod.prepare(label_set, weight, cfg.reviewed_holdout)
     with threadpool_limits(limits=1):
         models = [train_one(t, data, step) for t in MODEL_TYPES]
     bayes_figures, pay_all = bayes(data)
@@ -207,12 +210,13 @@ def train_and_register(registry_dir: Path | str, *, seed: int = DEFAULT_SEED,
                        config: Path | None = None, name: str = DEFAULT_NAME,
                        to_staging: bool = False, actor: str | None = None,
                        mlflow_uri: str | None = None, progress: Progress | None = None,
-                       labels: Path | None = None) -> list[Any]:
+                       labels: Path | None = None,
+                       reviewed_weight: float | None = None) -> list[Any]:
     """Train both families, register one version each, log them to MLflow if asked."""
     from quoteflow.registry import Registry
 
     step = progress or (lambda s: None)
-    result = train(seed, config, step, labels)
+    result = train(seed, config, step, labels, reviewed_weight)
     step("register")
     versions = register(result, Registry(registry_dir), name, to_staging, actor)
     if mlflow_uri:

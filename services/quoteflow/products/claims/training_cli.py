@@ -14,21 +14,28 @@ OPTIONS: list[Callable[[Any], Any]] = [
                  help="[claims] reviewed claims, JSON lines from `quoteflow desk "
                       "export-decisions`: trained on with the configured weight; some are "
                       "held out to compare the new versions with the current one"),
+    click.option("--reviewed-weight", type=click.FloatRange(min=0, min_open=True),
+                 help="[claims] how many generated claims one reviewed claim weighs in the "
+                      "fit [default: the product config's reviewed_weight, 5]"),
 ]
-NAMES = ("labels",)
+NAMES = ("labels", "reviewed_weight")
 
 
 def run(common: dict[str, Any], progress: Callable[[str], None], *,
-        labels: Path | None) -> list[Any]:
+        labels: Path | None, reviewed_weight: float | None = None) -> list[Any]:
     from quoteflow.products.claims import training
     from quoteflow.products.claims.labels import LabelError
     from quoteflow.registry import RegistryError
 
+    if reviewed_weight is not None and labels is None:
+        raise click.UsageError("--reviewed-weight weighs the reviewed claims of --labels: "
+                               "give --labels too")
     try:
         return training.train_and_register(
             common["registry_dir"], seed=common["seed"],
             name=common["name"] or training.DEFAULT_NAME, to_staging=common["to_staging"],
-            actor=common["actor"], progress=progress, labels=labels)
+            actor=common["actor"], progress=progress, labels=labels,
+            reviewed_weight=reviewed_weight)
     except (LabelError, RegistryError, training.ParityError, ValueError) as e:
         raise click.ClickException(str(e)) from e
 

@@ -109,3 +109,22 @@ def test_mlflow_records_the_label_set_and_the_comparison(
     assert metrics["reviewed_holdout.new.agreement"] == pytest.approx(held["new"]["agreement"])
     assert metrics["reviewed_holdout.current.cost_per_claim"] == pytest.approx(
         held["current"]["cost_per_claim"])
+
+
+def test_the_reviewed_weight_can_be_given_and_needs_labels(
+        setup: tuple[Path, Path, Path],
+        labelled: tuple[Registry, training.TrainingResult, list[ModelVersion]]) -> None:
+    root, config, labels = setup
+    _, run, _ = labelled
+    heavy = training.train(config=config, labels=labels, reviewed_weight=50)
+    assert heavy.data.reviewed is not None and heavy.data.reviewed.weight == 50
+    assert heavy.models[0].onnx_bytes != run.models[0].onnx_bytes  # weight 5 by the config
+    with pytest.raises(ValueError, match="weight must be > 0"):
+        training.train(config=config, labels=labels, reviewed_weight=-1)
+    alone = CliRunner().invoke(train_cli, ["--product", "claims", "--reviewed-weight", "50",
+                                           "--registry", str(root / "never")])
+    assert alone.exit_code == 2 and "give --labels too" in alone.output
+    zero = CliRunner().invoke(train_cli, ["--product", "claims", "--labels", str(labels),
+                                          "--reviewed-weight", "0"])
+    assert zero.exit_code == 2 and "--reviewed-weight" in zero.output
+    assert not (root / "never").exists()
