@@ -17,7 +17,7 @@ import math
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from quoteflow import metrics
@@ -38,6 +38,10 @@ class Gates:
     # shadowed quotes whose Green/Blue premium ratio leaves 0.9..1.1); None: the product's.
     divergence_max_share: float | None = None
     min_requests: int = 100
+    # Overrides of any product shadow gate's max share, by measure (a retrain expected to
+    # differ from Blue, judged by its business outcome instead); divergence wins for the
+    # headline gate.
+    shadow_max_shares: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,8 @@ def shadow_checks(query: Query, gates: Gates, w: str, shadow_gates: tuple[Shadow
     out = []
     for i, gate in enumerate(shadow_gates):
         limit = (gates.divergence_max_share
-                 if i == 0 and gates.divergence_max_share is not None else gate.max_share)
+                 if i == 0 and gates.divergence_max_share is not None
+                 else gates.shadow_max_shares.get(gate.measure, gate.max_share))
         out.append(shadow_check(query, gates, w, gate, limit, scope, required))
     return out
 

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import click
 
-from quoteflow.cli_options import (
-    DEFAULT_WORKDIR,
-    Decorator,
-    actor_option,
-    desk_option,
-    ledger_option,
-    prometheus_option,
-    registry_option,
-)
+from quoteflow.cli_options import DEFAULT_WORKDIR
 from quoteflow.control.analysis import Gates, prometheus_query
-from quoteflow.control.cli import make_target, target_options
-from quoteflow.control.conversion import ConversionRule
+from quoteflow.control.cli import make_target
 from quoteflow.control.outcome_gates import OPTION_NAMES, OutcomeSources
 from quoteflow.control.rollout import (
     RolloutError,
@@ -29,54 +19,17 @@ from quoteflow.control.rollout import (
     new_rollout,
     request_abort,
 )
+from quoteflow.control.rollout_options import (
+    given_options,
+    outcome_sources,
+    parse_duration,
+    parse_shares,
+    rollout_options,
+)
 from quoteflow.control.rollout_state import ConfigMapState, FileState, RolloutState, StateStore
 from quoteflow.control.targets import ClusterTarget, ControlError
 from quoteflow.registry import Registry, RegistryError
 from quoteflow.traffic.policy import LEGACY_MODEL, PolicyError
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
-
-
-def parse_duration(text: str) -> float:
-    m = _DURATION.match(text.strip())
-    if not m:
-        raise click.BadParameter(f"{text!r} is not a duration like 500ms, 60s, 5m")
-    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2) or "s"]
-    return float(m.group(1)) * scale
-
-
-def rollout_options(f: Any) -> Any:
-    options: list[Decorator] = [
-        registry_option,
-        prometheus_option,
-        click.option("--state", "state_file", default=None, type=click.Path(path_type=Path),
-                     help="local mode: where the rollout state is kept [default: "
-                          "var/run/rollout.json for motor, var/run/rollout-MODEL.json else]"),
-        actor_option("who runs the rollout (recorded with each registry move)"),
-        click.option("--hold-timeout", type=str, default=None,
-                     help="stop waiting (state kept) after holding this long, e.g. 10m"),
-        ledger_option,
-        desk_option,
-        click.option("--conversion-margin", type=float, default=0.05, show_default=True,
-                     help="motor: fail when Green converts worse than Blue by more than "
-                          "this share of Blue's conversion"),
-        click.option("--conversion-horizon", default="24h", show_default=True,
-                     help="motor: a quote converts when bound within this of quoting; "
-                          "quotes younger than it are not counted yet"),
-        click.option("--reviewer-margin", type=float, default=0.02, show_default=True,
-                     help="claims: fail when Green's agreement with reviewers (or fraud "
-                          "recall) is worse than Blue's by more than this"),
-        click.option("--reviewer-min-reviewed", type=click.IntRange(min=1), default=200,
-                     show_default=True,
-                     help="claims: reviewed claims each color needs before the reviewer "
-                          "gate judges (it holds until then)"),
-        click.option("--no-outcome-gate", "skip_outcomes", is_flag=True,
-                     help="judge no business outcome (a stack without customers or "
-                          "reviewers); the evidence says it was not judged"),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return target_options(f)
 
 
 def state_key(model: str) -> str:
@@ -114,30 +67,6 @@ class Context:
         return RolloutRunner(state, self.store, self.target, self.query, self.registry,
                              self.actor, click.echo, self.hold_timeout,
                              outcomes=self.outcomes)
-
-
-def given_options(names: tuple[str, ...]) -> set[str]:
-    """Which of these parameters the command line (or an option's own envvar) set."""
-    from click.core import ParameterSource
-
-    ctx = click.get_current_context()
-    return {n for n in names if ctx.get_parameter_source(n) in
-            (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)}
-
-
-def outcome_sources(kw: dict[str, Any]) -> OutcomeSources:
-    """The outcome gates' sources and rules, popped from the command's options."""
-    from quoteflow.desk.outcome_gate import GateRule
-
-    try:
-        conversion = ConversionRule(margin=kw.pop("conversion_margin"), horizon_seconds=
-                                    parse_duration(kw.pop("conversion_horizon")))
-        reviewers = GateRule(margin=kw.pop("reviewer_margin"),
-                             min_reviewed=kw.pop("reviewer_min_reviewed"))
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from e
-    return OutcomeSources(kw.pop("ledger_url"), kw.pop("desk_url"), conversion, reviewers,
-                          kw.pop("skip_outcomes"))
 
 
 def _guard(fn: Any) -> Any:
@@ -178,6 +107,10 @@ def rollout() -> None:
               help="max share of shadowed answers failing the product's headline shadow "
                    "gate (motor: premium moved by more than 10%, default 0.05; claims: "
                    "decided otherwise, default 0.05)")
+@click.option("--shadow-max-share", "shadow_shares", multiple=True, metavar="MEASURE=SHARE",
+              help="max share of shadowed answers unlike Blue's for one of the product's "
+                   "shadow gates (repeat), e.g. probability_shift=0.3 for a retrain "
+                   "expected to differ from Blue and judged on its outcome gate instead")
 @click.option("--min-requests", default=100, show_default=True,
               help="requests needed in a window to judge it")
 @click.option("--accept-dislocation", "accept", type=click.Path(path_type=Path),
@@ -188,8 +121,8 @@ def rollout() -> None:
 @_guard
 def start(steps: str, interval: str, confirm_each_step: bool, latency_budget: float,
           latency_margin: float, error_margin: float, divergence: float | None,
-          min_requests: int, accept: Path | None, reason: str | None,
-          **kw: Any) -> None:
+          shadow_shares: tuple[str, ...], min_requests: int, accept: Path | None,
+          reason: str | None, **kw: Any) -> None:
     """Start: shadow first (no live traffic), then each step, judged on its evidence.
 
     A product with dislocation limits (motor) first needs a recorded dislocation review
@@ -198,9 +131,18 @@ def start(steps: str, interval: str, confirm_each_step: bool, latency_budget: fl
     """
     ctx = Context(kw)
 
+    shares = parse_shares(shadow_shares)
+
     def admit(blue: str, green: str) -> None:
+        from quoteflow import products
         from quoteflow.dislocation import gate
 
+        known = {g.measure for g in products.of_metadata(
+            ctx.registry.get(ctx.model, green).metadata).shadow_gates}
+        if set(shares) - known:
+            raise RolloutError(f"--shadow-max-share: {', '.join(sorted(set(shares) - known))}"
+                               f" is not a shadow gate of {ctx.model}: "
+                               f"{', '.join(sorted(known))}")
         verdict = gate.check(ctx.registry, ctx.model, blue, green, accept, reason, ctx.actor)
         if not verdict.allowed:
             raise RolloutError(f"refused: {verdict.message}")
@@ -210,7 +152,8 @@ def start(steps: str, interval: str, confirm_each_step: bool, latency_budget: fl
         step_list = [float(x) for x in steps.split(",") if x.strip()]
     except ValueError as e:
         raise click.BadParameter(f"--steps {steps!r}: {e}") from e
-    gates = Gates(latency_budget, latency_margin, error_margin, divergence, min_requests)
+    gates = Gates(latency_budget, latency_margin, error_margin, divergence, min_requests,
+                  shares)
     state = new_rollout(ctx.registry, ctx.target, ctx.store, ctx.model, step_list,
                         parse_duration(interval), gates, confirm_each_step, ctx.actor, admit)
     state.outcomes = ctx.outcomes.saved()  # resume and promote judge as start did

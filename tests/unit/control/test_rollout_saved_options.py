@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -127,3 +128,41 @@ def test_redact_keeps_urls_without_a_password() -> None:
     assert redact("http://127.0.0.1:8008") == "http://127.0.0.1:8008"
     assert redact("postgresql://u:p@h/db") == "postgresql://u:***@h/db"
     assert redact(None) is None
+
+
+def test_any_shadow_gate_s_share_can_be_set_and_is_kept(cli: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """--shadow-max-share MEASURE=SHARE: checked against the product's shadow gates,
+    kept in the state's gates, used by the shadow checks."""
+    from quoteflow import products
+    from quoteflow.control.analysis import Gates, shadow_evidence
+    from tests.unit.control.test_analysis import SHIFT, recorded
+
+    captured: list[Gates] = []
+
+    def new_rollout(registry: Any, target: Any, store: FileState, model: str, steps: Any,
+                    interval: float, gates: Gates, *args: Any) -> RolloutState:
+        captured.append(gates)
+        state = RolloutState(id="r2", model=model, blue_version="1", green_version="2",
+                             steps=[100], interval_seconds=4, confirm_each_step=False,
+                             gates=asdict(gates))
+        store.save(state)
+        return state
+    monkeypatch.setattr(rollout_cli, "new_rollout", new_rollout)
+    ok = cli("start", "--shadow-max-share", "probability_shift=0.9")
+    assert ok.exit_code == 0, ok.output
+    assert captured[-1].shadow_max_shares == {"probability_shift": 0.9}
+    saved = FileState(cli.state).load()
+    assert saved is not None and Gates(**saved.gates) == captured[-1]
+    for bad in ("probability_shift", "probability_shift=2", "=0.5"):
+        out = cli("start", "--shadow-max-share", bad)
+        assert out.exit_code == 2 and "MEASURE=SHARE" in out.output, out.output
+    # 30% of shadowed answers moved a probability: over the claims product's 10%, under 90%
+    moved = recorded({SHIFT: 1000.0, 'probability_shift",le="0.1"}': 700.0,
+                      'quoteflow_shadow_measure_count{measure="agreement"': 1000.0,
+                      'agreement",le="1.0"}[60s])) - sum': 1000.0})
+    claims = products.get("claims").shadow_gates
+    strict = {c.gate: c.verdict for c in shadow_evidence(moved, Gates(), 60, claims).checks}
+    loose = {c.gate: c.verdict for c in shadow_evidence(moved, captured[-1], 60, claims).checks}
+    assert strict["shadow_probability_shift"] == "fail"
+    assert loose["shadow_probability_shift"] == "pass"
