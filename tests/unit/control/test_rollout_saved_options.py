@@ -166,3 +166,25 @@ def test_any_shadow_gate_s_share_can_be_set_and_is_kept(cli: Any,
     loose = {c.gate: c.verdict for c in shadow_evidence(moved, captured[-1], 60, claims).checks}
     assert strict["shadow_probability_shift"] == "fail"
     assert loose["shadow_probability_shift"] == "pass"
+
+
+def test_a_shadow_share_of_a_gate_the_product_lacks_is_refused(
+        cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Registry:  # only what admit reads: the Green version's product
+        def __init__(self, root: Path) -> None:
+            pass
+
+        def get(self, name: str, version: str) -> Any:
+            return type("Version", (), {"metadata": {"product": "claims"}})()
+    monkeypatch.setattr(rollout_cli, "Registry", Registry)
+
+    def new_rollout(registry: Any, target: Any, store: FileState, model: str,
+                    *args: Any) -> RolloutState:
+        args[-1]("1", "2")  # admit(blue, green), as the real one does before any move
+        raise AssertionError("admitted")
+    monkeypatch.setattr(rollout_cli, "new_rollout", new_rollout)
+    out = cli("start", "--shadow-max-share", "premium_ratio=0.2")
+    assert out.exit_code == 1
+    assert ("--shadow-max-share: premium_ratio is not a shadow gate of claims: agreement, "
+            "probability_shift") in out.output
+
