@@ -1,19 +1,24 @@
 """`quoteflow serve <service>`: run one service under uvicorn.
 
 uvloop + httptools and no access log: the levers measured on this kind of machine. SIGTERM is
-uvicorn's graceful shutdown: stop accepting, finish in-flight requests (up to the
-drain timeout), then run the app's shutdown.
+a graceful shutdown: stop accepting, then, for up to IDLE_DRAIN_S, answer each open
+keep-alive connection's next request with `Connection: close` (uvicorn alone closes an
+idle connection at once, and a client that sent on it just then gets a reset, not an
+answer), then uvicorn's own: finish in-flight requests (up to the drain timeout) and run
+the app's shutdown.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
 from collections.abc import Callable
 
 import click
 import uvicorn
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.importer import import_from_string
 
 from quoteflow.logs import configure_logging
@@ -32,6 +37,46 @@ def listen(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+# A client's pool uses each connection well within this at any real rate; a connection
+# still idle after it is closed as uvicorn would.
+IDLE_DRAIN_S = 2.0
+
+
+class Draining:
+    """Once ``on`` (the process got SIGTERM), every response says `Connection: close`, so
+    each client leaves a connection after its answer instead of racing its close."""
+
+    on = False
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not Draining.on or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
+            await send(message)
+        await self.app(scope, receive, closing)
+
+
+class DrainingServer(uvicorn.Server):
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:  # stop accepting (uvicorn's shutdown does it again)
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        Draining.on = True
+        deadline = time.monotonic() + IDLE_DRAIN_S
+        while self.server_state.connections and time.monotonic() < deadline \
+                and not self.force_exit:
+            await asyncio.sleep(0.02)
+        await super().shutdown()
 
 
 # what moves to the admin port when one is set: writes and the scrape endpoint
@@ -66,11 +111,11 @@ def run(app_factory: str, service: str, host: str, port: int, log_level: str,
         drain_seconds: float, admin_port: int | None = None) -> None:
     configure_logging(service, log_level)
     sockets = [listen(host, port)]
-    app: str | Callable[[], ASGIApp] = app_factory
+    factory = import_from_string(app_factory)
+    app: Callable[[], ASGIApp] = lambda: Draining(factory())  # noqa: E731
     if admin_port:
-        factory = import_from_string(app_factory)
         sockets.append(listen(host, admin_port))
-        app = lambda: PortSplit(factory(), admin_port)  # noqa: E731
+        app = lambda: Draining(PortSplit(factory(), admin_port))  # noqa: E731
     config = uvicorn.Config(app, factory=True, host=host, port=port, loop="uvloop",
                             http="httptools", access_log=False, log_config=None,
                             log_level=log_level.lower(),
@@ -78,7 +123,7 @@ def run(app_factory: str, service: str, host: str, port: int, log_level: str,
                             # headers are not trusted (nothing here uses the client IP)
                             server_header=False, date_header=False, proxy_headers=False,
                             timeout_graceful_shutdown=int(drain_seconds), timeout_keep_alive=30)
-    uvicorn.Server(config).run(sockets=sockets)
+    DrainingServer(config).run(sockets=sockets)
 
 
 def _command(service: str, factory: str, help_text: str) -> click.Command:
