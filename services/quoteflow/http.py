@@ -150,7 +150,8 @@ def probes(ready: Callable[[], tuple[bool, dict[str, Any]]],
         # the pid tells a rolling restart's new process from the old on a shared port
         return json_response({"status": "alive", "pid": os.getpid()})
 
-    @r.get("/readyz", summary="Readiness: ready to serve, or 503 with the reason")
+    @r.get("/readyz", summary="Readiness: ready to serve, or 503 with the reason",
+           responses={503: {"description": "not ready: the body says why"}})
     async def readyz() -> Response:
         ok, detail = ready()
         return json_response({"ready": ok, "pid": os.getpid(), **detail}, 200 if ok else 503)

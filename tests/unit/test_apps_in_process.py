@@ -7,6 +7,7 @@ model is involved, so no lifespan is run here.
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import httpx
@@ -94,3 +95,27 @@ def test_the_router_app_answers_from_its_server_object(tmp_path: Path) -> None:
     traffic = call(app, "GET", "/admin/traffic").json()
     assert traffic["generation"] == 1 and traffic["writable"] is True
     assert traffic["upstreams"]["blue"]["ready"] is False
+
+
+def test_a_policy_naming_a_version_no_inference_serves_is_refused(tmp_path: Path) -> None:
+    """A PUT that would route quotes to a version nobody serves is a 409 naming it, and
+    the file keeps the running policy; a color never reached cannot say, so no refusal."""
+    app = router(tmp_path, "s3cret")
+    headers = {"authorization": "Bearer s3cret", "content-type": "application/json"}
+    ahead = {"blue": {"version": "1"}, "tariffs": [
+        {"effective": "2027-01-01", "blue": {"version": "3"}}]}
+    app.state.router.upstreams.health["blue"].versions = frozenset({"1"})
+    for policy, named in (({"blue": {"version": "7"}}, "the current tariff names blue "
+                           "version 7, which inference-blue does not serve (it pins 1)"),
+                          (ahead, "the tariff from 2027-01-01T00:00:00+00:00 names blue "
+                           "version 3")):
+        r = call(app, "PUT", "/admin/traffic", content=json.dumps(policy), headers=headers)
+        assert r.status_code == 409 and named in r.json()["detail"], r.text
+        assert (tmp_path / "policy.yaml").read_text() == POLICY
+    app.state.router.upstreams.health["blue"].versions = frozenset({"1", "3"})
+    r = call(app, "PUT", "/admin/traffic", content=json.dumps(ahead), headers=headers)
+    assert r.status_code == 200, r.text
+    app.state.router.upstreams.health["blue"].versions = frozenset()  # never reached
+    r = call(app, "PUT", "/admin/traffic", content=b'{"blue": {"version": "9"}}',
+             headers=headers)
+    assert r.status_code == 200, r.text

@@ -32,7 +32,8 @@ from quoteflow.traffic.policy import Policy, PolicyError, PolicyStore, parse_pol
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing or wrong bearer token"},
     403: {"description": "admin writes are disabled: no admin token is configured"},
-    409: {"description": "the policy comes from a Kubernetes ConfigMap; change it there"},
+    409: {"description": "the policy comes from a Kubernetes ConfigMap (change it there), "
+                         "or names a version no inference process serves"},
 }
 # Who makes a change and why (percent-encoded UTF-8), kept in the policy's history;
 # `quoteflow traffic` sends them (--actor, --reason).
@@ -77,10 +78,13 @@ def history_response(model: str, source: PolicyFile | None) -> Response:
 
 
 def admin_router(store: PolicyStore, token: str | None, source: PolicyFile | None,
-                 status: Callable[[], dict[str, Any]]) -> APIRouter:
+                 status: Callable[[], dict[str, Any]],
+                 unserved: Callable[[Policy], list[str]] = lambda _: []) -> APIRouter:
     """``source``: the file this router's policy comes from; a change is written there and
     reaches ``store`` by the file's reload (the one route: see ``quoteflow.traffic``).
-    None when it is read-only here (a ConfigMap: change it with `quoteflow traffic`)."""
+    None when it is read-only here (a ConfigMap: change it with `quoteflow traffic`).
+    ``unserved``: what a policy names that no inference process serves (refused: such a
+    policy would turn this router's quotes into 503s)."""
     r = APIRouter(prefix="/admin", tags=["admin"])
 
     def authorise(request: Request) -> None:
@@ -115,6 +119,9 @@ def admin_router(store: PolicyStore, token: str | None, source: PolicyFile | Non
             return error_response(e)
         except PolicyError as e:
             return json_response({"detail": str(e)}, 422)
+        if missing := unserved(policy):
+            return json_response({"detail": "policy not changed: " + "; ".join(missing)
+                                  + " (deploy the version first)"}, 409)
         return apply(policy, "admin api", change)
 
     @r.post("/traffic/kill", summary="Kill switch: Green to 0, shadow off (this model)",

@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     token = s.admin_token.get_secret_value() if s.admin_token else None
     app.include_router(admin_router(router.store, token,
                                     router.policy_file if router.writable else None,
-                                    router.status))
+                                    router.status, router.upstreams.unserved))
     _public_route(app, s, router.quotes, router.admission)
     if router.ledger is not None:
         app.include_router(quotes_router(router.ledger))

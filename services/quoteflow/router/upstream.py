@@ -19,7 +19,7 @@ import orjson
 
 from quoteflow import metrics, tracing
 from quoteflow.router.http_client import ClientError, HttpClient
-from quoteflow.traffic.policy import COLORS, Color, PolicyStore
+from quoteflow.traffic.policy import COLORS, Color, Policy, PolicyStore, Tariff
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,21 @@ class Upstreams:
     def serves(self, color: Color, version: str | None) -> bool:
         """Usable, and pinning ``version`` (a scheduled tariff's) too."""
         return self.usable(color) and version in self.health[color].versions
+
+    def unserved(self, policy: Policy) -> list[str]:
+        """What ``policy`` names that its color's inference does not pin, as far as the
+        last health check knows (a color never reached, or with no URL, cannot say)."""
+        out = []
+        for split in policy.splits:
+            which = ("the current tariff" if not isinstance(split, Tariff)
+                     else f"the tariff from {split.effective.isoformat()}")
+            for color in COLORS:
+                version, pinned = split.version_of(color), self.health[color].versions
+                if version is not None and pinned and version not in pinned:
+                    out.append(f"{which} names {color} version {version}, which "
+                               f"inference-{color} does not serve (it pins "
+                               f"{', '.join(sorted(pinned))})")
+        return out
 
     async def _check(self, name: str, url: str | None, expected: str | None) -> None:
         h = self.health[name]
