@@ -43,18 +43,56 @@ def ensure_models(registry_dir: Path, name: str) -> None:
     products.get(name).train_and_register(registry_dir)
 
 
+SETTINGS_PREFIX = {"router": "QUOTEFLOW_ROUTER_", "preprocess": "QUOTEFLOW_PREPROCESS_",
+                   "inference-blue": "QUOTEFLOW_INFERENCE_",
+                   "inference-green": "QUOTEFLOW_INFERENCE_"}
+
+
+def parse_pins(pins: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """``MODEL:VERSION`` options into {model: [versions]}; BadParameter naming a bad one."""
+    out: dict[str, tuple[str, ...]] = {}
+    for pin in pins:
+        model, _, version = pin.partition(":")
+        if model not in products.names() or not version:
+            raise click.BadParameter(f"{pin!r}: expected MODEL:VERSION with MODEL one of "
+                                     f"{', '.join(products.names())}", param_hint="--pin")
+        out[model] = (*out.get(model, ()), version)
+    return out
+
+
+def service_env(pinned: tuple[str, ...], otlp_endpoint: str | None) -> dict[str, dict[str, str]]:
+    """Per process: the versions both inference colors also load (a scheduled tariff's,
+    which a router asks for by name), and where every process sends its spans."""
+    env: dict[str, dict[str, str]] = {s: {} for s in SETTINGS_PREFIX}
+    for color in ("inference-blue", "inference-green"):
+        if pinned:
+            env[color]["QUOTEFLOW_INFERENCE_EXTRA_VERSIONS"] = json.dumps(list(pinned))
+    if otlp_endpoint:
+        for service, prefix in SETTINGS_PREFIX.items():
+            env[service][prefix + "TRACING__OTLP_ENDPOINT"] = otlp_endpoint
+    return {s: e for s, e in env.items() if e}
+
+
 def product_stack(registry_dir: Path, workdir: Path, name: str, port: int,
-                  green_weight: float, shadow: bool, token: str) -> Stack:
+                  green_weight: float, shadow: bool, token: str, pinned: tuple[str, ...] = (),
+                  otlp_endpoint: str | None = None) -> Stack:
     """One product's stack: its own ports and log folder, its section of the shared
-    policy file."""
-    blue, green = pick_versions(Registry(registry_dir), name)
+    policy file. ``pinned``: versions both colors also load (scheduled tariffs')."""
+    registry = Registry(registry_dir)
+    blue, green = pick_versions(registry, name)
+    unknown = [v for v in pinned if v not in registry.versions(name)]
+    if unknown:
+        raise click.BadParameter(f"{name}:{', '.join(unknown)} not in {registry_dir} (it "
+                                 f"has {', '.join(registry.versions(name))})",
+                                 param_hint="--pin")
     ports = dict(zip(("router", "preprocess", "inference-blue", "inference-green"),
                      range(port, port + PORTS_PER_STACK), strict=True))
     config = StackConfig(registry_dir=registry_dir.resolve(), workdir=(workdir / name).resolve(),
                          blue_version=blue, green_version=green, model_name=name,
                          green_weight=green_weight if green else 0,
                          shadow=shadow and green is not None, admin_token=token, ports=ports,
-                         shared_policy_file=(workdir / "policy.yaml").resolve())
+                         shared_policy_file=(workdir / "policy.yaml").resolve(),
+                         env=service_env(pinned, otlp_endpoint))
     return Stack(config)
 
 
@@ -106,8 +144,15 @@ def start_all(stacks: list[Stack]) -> None:
               help="also run a local Prometheus scraping every process, with our rules")
 @click.option("--desk/--no-desk", "with_desk", default=True, show_default=True,
               help="also run the claims desk web app beside the claim-triage router")
+@click.option("--pin", "pins", multiple=True, metavar="MODEL:VERSION",
+              help="a version both inference colors of MODEL also load, so a tariff "
+                   "scheduled on it can price (repeat)")
+@click.option("--otlp-endpoint", default=None, metavar="URL",
+              help="send every process's spans to this OTLP/HTTP collector "
+                   "(http://127.0.0.1:4318/v1/traces)")
 def up(registry_dir: Path, workdir: Path, model_names: tuple[str, ...], port: int,
-       green_weight: float, shadow: bool, with_prometheus: bool, with_desk: bool) -> None:
+       green_weight: float, shadow: bool, with_prometheus: bool, with_desk: bool,
+       pins: tuple[str, ...], otlp_endpoint: str | None) -> None:
     """Run every product's preprocess, inference-blue, inference-green and router on
     127.0.0.1 (motor pricing on --port.., claim triage on the next four ports).
 
@@ -120,8 +165,10 @@ def up(registry_dir: Path, workdir: Path, model_names: tuple[str, ...], port: in
     for name in names:
         ensure_models(registry_dir, name)
     token, token_where = ensure_admin_token(workdir)
+    pinned = parse_pins(pins)
     stacks = [product_stack(registry_dir, workdir, name, port + PORTS_PER_STACK * i,
-                            green_weight, shadow, token) for i, name in enumerate(names)]
+                            green_weight, shadow, token, pinned.get(name, ()), otlp_endpoint)
+              for i, name in enumerate(names)]
     for st in stacks:
         st.write_policy()  # a fresh section naming the versions picked above
     write_router_urls(workdir, {st.config.model_name: st.config.url("router")
