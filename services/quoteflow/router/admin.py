@@ -77,6 +77,18 @@ def history_response(model: str, source: PolicyFile | None) -> Response:
         history.history_path(source.path), model)})
 
 
+async def policy_of(request: Request) -> Policy:
+    """The PUT body as a policy; BadRequest (422 naming what is wrong) if it is not one."""
+    body = await read_json_body(request)
+    try:
+        # JSON only here (the file may be YAML): no YAML parser facing the network
+        return parse_policy(orjson.loads(body), "PUT /admin/traffic")
+    except orjson.JSONDecodeError as e:
+        raise BadRequest(422, f"PUT /admin/traffic: invalid JSON: {e}") from None
+    except PolicyError as e:
+        raise BadRequest(422, str(e)) from None
+
+
 def admin_router(store: PolicyStore, token: str | None, source: PolicyFile | None,
                  status: Callable[[], dict[str, Any]],
                  unserved: Callable[[Policy], list[str]] = lambda _: []) -> APIRouter:
@@ -110,15 +122,9 @@ def admin_router(store: PolicyStore, token: str | None, source: PolicyFile | Non
         try:
             authorise(request)
             change = change_of(request, "put")
-            body = await read_json_body(request)
-            # JSON only here (the file may be YAML): no YAML parser facing the network
-            policy = parse_policy(orjson.loads(body), "PUT /admin/traffic")
-        except orjson.JSONDecodeError as e:
-            return json_response({"detail": f"PUT /admin/traffic: invalid JSON: {e}"}, 422)
+            policy = await policy_of(request)
         except BadRequest as e:
             return error_response(e)
-        except PolicyError as e:
-            return json_response({"detail": str(e)}, 422)
         if missing := unserved(policy):
             return json_response({"detail": "policy not changed: " + "; ".join(missing)
                                   + " (deploy the version first)"}, 409)
