@@ -72,16 +72,27 @@ def judge(onnx_bytes: bytes, reviewed: Reviewed, cost: np.ndarray) -> dict[str, 
 
 def current(registry: Any, name: str, reviewed: Reviewed, cost: np.ndarray
             ) -> dict[str, Any]:
-    """The current version's figures on the held-out claims, or why there are none."""
-    production = registry.in_stage(name, "Production")
-    versions = production or registry.versions(name)
-    if not versions:
-        return {"version": None, "why": f"no version of {name} registered yet"}
-    mv, onnx_bytes = registry.load(name, max(versions, key=int))
+    """The current version's figures on the held-out claims, or why there are none. The
+    current one is the Production version, else the Staging one, else the newest not
+    Archived: an archived version (one a rollout rejected) is nobody's yardstick."""
+    found = current_version(registry, name)
+    if found is None:
+        return {"version": None, "why": f"no version of {name} registered yet, or every "
+                                        "one archived"}
+    version, stage = found
+    mv, onnx_bytes = registry.load(name, version)
     if mv.metadata.get("feature_schema_version") != F.FEATURE_SCHEMA_VERSION:
         return {"version": mv.version, "why": "another feature schema version: not comparable"}
-    return {"version": mv.version, "stage": "Production" if production else "newest",
-            **judge(onnx_bytes, reviewed, cost)}
+    return {"version": mv.version, "stage": stage, **judge(onnx_bytes, reviewed, cost)}
+
+
+def current_version(registry: Any, name: str) -> tuple[str, str] | None:
+    """(version, why it is the current one), or None when there is none to compare with."""
+    for stage in ("Production", "Staging"):
+        if versions := registry.in_stage(name, stage):
+            return max(versions, key=int), stage
+    live = [v for v in registry.versions(name) if registry.stage_of(name, v) != "Archived"]
+    return (max(live, key=int), "newest") if live else None
 
 
 def add_to_metadata(meta: dict[str, Any], reviewed: Reviewed, new: dict[str, Any],

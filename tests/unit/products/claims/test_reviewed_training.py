@@ -128,3 +128,34 @@ def test_the_reviewed_weight_can_be_given_and_needs_labels(
                                           "--reviewed-weight", "0"])
     assert zero.exit_code == 2 and "--reviewed-weight" in zero.output
     assert not (root / "never").exists()
+
+
+class _Stages:
+    """A registry's stages only: what current_version reads."""
+
+    def __init__(self, stages: dict[str, str]) -> None:
+        self.stages = stages
+
+    def versions(self, name: str) -> list[str]:
+        return sorted(self.stages, key=int)
+
+    def stage_of(self, name: str, version: str) -> str:
+        return self.stages[version]
+
+    def in_stage(self, name: str, stage: str) -> list[str]:
+        return [v for v, s in self.stages.items() if s == stage]
+
+
+def test_the_yardstick_is_production_then_staging_then_the_newest_not_archived() -> None:
+    """A version a rollout archived (say, one trained on swapped labels) is never what a
+    new version is compared with."""
+    from quoteflow.products.claims.reviewed import current_version
+
+    assert current_version(_Stages({"1": "Production", "2": "Staging"}), "claims") == \
+        ("1", "Production")
+    assert current_version(_Stages({"1": "None", "2": "Staging", "3": "None"}), "claims") == \
+        ("2", "Staging")
+    assert current_version(_Stages({"1": "None", "2": "None", "3": "Archived"}), "claims") == \
+        ("2", "newest")
+    assert current_version(_Stages({"1": "Archived"}), "claims") is None
+    assert current_version(_Stages({}), "claims") is None
