@@ -58,9 +58,10 @@ def rollout_options(f: Any) -> Any:
                      show_default=True,
                      help="claims: reviewed claims each color needs before the reviewer "
                           "gate judges (it holds until then)"),
-        click.option("--no-outcome-gate", "skip_outcomes", is_flag=True,
+        click.option("--no-outcome-gate/--outcome-gate", "skip_outcomes", default=False,
                      help="judge no business outcome (a stack without customers or "
-                          "reviewers); the evidence says it was not judged"),
+                          "reviewers); the evidence says it was not judged. Saved with "
+                          "the rollout: `resume --outcome-gate` turns it back on"),
     ]
     for option in reversed(options):
         f = option(f)

@@ -109,6 +109,9 @@ def test_status_shows_the_options_and_skip_is_kept(cli: Any) -> None:
     assert gates["skip"] is True and gates["reviewers"]["min_reviewed"] == 30
     assert cli("resume").exit_code == 0
     assert Runner.seen[-1].skip is True
+    # and turned back on by saying so
+    assert cli("resume", "--outcome-gate", "--desk", "http://desk").exit_code == 0
+    assert Runner.seen[-1].skip is False and Runner.seen[-1].desk_url == "http://desk"
 
 
 def test_a_state_saved_before_the_options_were_kept_uses_the_command_s(cli: Any) -> None:
