@@ -111,10 +111,10 @@ class Bench:
               groups: dict[str, int], conns: tuple[int, ...], rates: tuple[int, ...]) -> None:
         for c in conns:
             self.add(self.batched(base, partial(self.closed, section, base, path, reqs, c,
-                                                 groups)))
+                                                groups)))
         for rate in rates:
             self.add(self.batched(base, partial(self.open, section, base + path, reqs, rate,
-                                                 groups)))
+                                                groups)))
 
     @staticmethod
     def batched(base: str, case: Callable[[], Row]) -> Row:
@@ -219,7 +219,7 @@ class Bench:
         for which, factor in RELATIVE_LOADS.items():
             rate = max(int(best * factor), 1)
             row = self.batched(router, partial(self.open, CHAIN, router + "/v1/quote",
-                                                self.work.quotes, rate, groups))
+                                               self.work.quotes, rate, groups))
             row.load = f"open {rate}/s {which}"
             self.add(row)
 

@@ -13,7 +13,7 @@ import click
 
 from quoteflow import products
 from quoteflow.cli_options import ensure_admin_token, registry_option, write_router_urls
-from quoteflow.local.stack import Stack, StackConfig
+from quoteflow.local.stack import SERVICES, Stack, StackConfig, service_kind, settings_prefix
 from quoteflow.local.supervisor import Supervisor
 from quoteflow.registry import Registry
 
@@ -43,11 +43,6 @@ def ensure_models(registry_dir: Path, name: str) -> None:
     products.get(name).train_and_register(registry_dir)
 
 
-SETTINGS_PREFIX = {"router": "QUOTEFLOW_ROUTER_", "preprocess": "QUOTEFLOW_PREPROCESS_",
-                   "inference-blue": "QUOTEFLOW_INFERENCE_",
-                   "inference-green": "QUOTEFLOW_INFERENCE_"}
-
-
 def parse_pins(pins: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     """``MODEL:VERSION`` options into {model: [versions]}; BadParameter naming a bad one."""
     out: dict[str, tuple[str, ...]] = {}
@@ -63,12 +58,12 @@ def parse_pins(pins: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
 def service_env(pinned: tuple[str, ...], otlp_endpoint: str | None) -> dict[str, dict[str, str]]:
     """Per process: the versions both inference colors also load (a scheduled tariff's,
     which a router asks for by name), and where every process sends its spans."""
-    env: dict[str, dict[str, str]] = {s: {} for s in SETTINGS_PREFIX}
-    for color in ("inference-blue", "inference-green"):
-        if pinned:
-            env[color]["QUOTEFLOW_INFERENCE_EXTRA_VERSIONS"] = json.dumps(list(pinned))
-    if otlp_endpoint:
-        for service, prefix in SETTINGS_PREFIX.items():
+    env: dict[str, dict[str, str]] = {s: {} for s in SERVICES}
+    for service in SERVICES:
+        prefix = settings_prefix(service)
+        if pinned and service_kind(service) == "inference":
+            env[service][prefix + "EXTRA_VERSIONS"] = json.dumps(list(pinned))
+        if otlp_endpoint:
             env[service][prefix + "TRACING__OTLP_ENDPOINT"] = otlp_endpoint
     return {s: e for s, e in env.items() if e}
 

@@ -70,6 +70,16 @@ class StackConfig:
         return self.workdir.resolve() / "ledger.sqlite3"
 
 
+def service_kind(service: str) -> str:
+    """The `quoteflow serve` command a process of the stack runs (both colors: inference)."""
+    return "inference" if service.startswith("inference") else service
+
+
+def settings_prefix(service: str) -> str:
+    """Where that process reads its settings: QUOTEFLOW_<KIND>_..."""
+    return f"QUOTEFLOW_{service_kind(service).upper()}_"
+
+
 def terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
     """SIGTERM (the service drains in-flight requests), SIGKILL after `timeout`."""
     proc.send_signal(signal.SIGTERM)
@@ -122,9 +132,9 @@ class Stack:
 
     def command(self, service: str) -> tuple[list[str], dict[str, str]]:
         c = self.config
-        kind = "inference" if service.startswith("inference") else service
+        kind = service_kind(service)
         env = {k: v for k, v in os.environ.items() if not k.startswith("QUOTEFLOW_")}
-        prefix = f"QUOTEFLOW_{kind.upper()}_"
+        prefix = settings_prefix(service)
         env[prefix + "HOST"] = "127.0.0.1"
         env[prefix + "PORT"] = str(c.port(service))
         env["QUOTEFLOW_LOG_LEVEL"] = c.log_level
