@@ -41,7 +41,9 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@dataclass(frozen=True)
+# slots, not frozen: a frozen dataclass sets each field through object.__setattr__, and
+# these two are made on every quote's path
+@dataclass(slots=True)
 class RequestKey:
     """A request as the ledger keys it: as received, and with its defaults resolved."""
 
@@ -51,7 +53,7 @@ class RequestKey:
     request_key: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Pricing:
     """How an answer was priced: the inputs of its record besides the request."""
 
@@ -134,8 +136,20 @@ def finite_floats(values: list[float]) -> list[float]:
     return out
 
 
+# what orjson would write as something else than it reads back: refused by the check
+_ONLY_JSON = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+              | orjson.OPT_PASSTHROUGH_SUBCLASS)
+
+
 def json_native(breakdown: dict[str, Any]) -> dict[str, Any]:
-    """As it will read back from the store: exact Decimals become their text."""
+    """As it will read back from the store: exact Decimals become their text. A breakdown
+    parsed from inference's JSON already is (checked by encoding it: a third of the round
+    trip); one the renewal rules gave Decimals is converted."""
+    try:
+        orjson.dumps(breakdown, option=_ONLY_JSON)
+        return breakdown
+    except TypeError:
+        pass
     try:
         native: dict[str, Any] = orjson.loads(orjson.dumps(breakdown, default=json_default))
     except TypeError as e:

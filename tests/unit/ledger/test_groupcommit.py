@@ -117,3 +117,38 @@ def test_an_idle_writer_commits_the_first_quote_without_waiting_the_interval() -
         await gc.close()
         return took
     assert run(main()) < 5.0  # a wait of the 10 s interval would have timed the submit out
+
+
+def test_a_shorter_deadline_queued_behind_a_longer_one_still_fails_on_time() -> None:
+    # one timer serves every caller (armed for the earliest deadline): a caller with less
+    # budget left than those before it must not wait for theirs
+    async def main() -> None:
+        fake = FakeStore()
+        gc = GroupCommitter(fake.commit, "fake", batch_max=10)
+        gc.start()
+        fake.gate.clear()
+        first = asyncio.create_task(gc.submit(record(1), timeout=30))
+        await asyncio.sleep(0.01)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        with pytest.raises(LedgerUnavailable, match="within 50 ms"):
+            await gc.submit(record(2), timeout=0.05)
+        assert loop.time() - t0 < 5, "the short deadline waited for the long one's timer"
+        fake.gate.set()
+        await first
+        await gc.close()
+    run(main())
+
+
+def test_callers_answered_in_time_do_not_pile_up_behind_the_timer() -> None:
+    async def main() -> None:
+        fake = FakeStore()
+        gc = GroupCommitter(fake.commit, "fake", batch_max=50)
+        gc.start()
+        for n in range(5):
+            await asyncio.gather(*(gc.submit(record(100 * n + i), timeout=0.02)
+                                   for i in range(50)))
+            await asyncio.sleep(0.03)  # past their deadlines: the timer drops them
+        assert len(gc._deadlines) <= 50, len(gc._deadlines)
+        await gc.close()
+    run(main())

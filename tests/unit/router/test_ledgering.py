@@ -17,7 +17,13 @@ from quoteflow import products
 from quoteflow.ledger.record import QuoteRecord, Reason
 from quoteflow.ledger.sqlite import SqliteStore
 from quoteflow.products.motor import shaping
-from quoteflow.router.ledgering import Pricing, QuoteLedger, public_answer, recorded_quote
+from quoteflow.router.ledgering import (
+    Pricing,
+    QuoteLedger,
+    json_native,
+    public_answer,
+    recorded_quote,
+)
 from quoteflow.router.quotes_api import bind_answer
 
 NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
@@ -147,6 +153,16 @@ def test_the_record_built_without_validation_is_what_validation_gives(tmp_path: 
     assert rec == validated
     assert [type(v) for v in rec.features] == [float, float]
     assert rec.breakdown == {"severity": "5791.10", "n": 2}  # as the store reads it back
+
+
+def test_a_breakdown_is_kept_as_the_store_will_read_it_back() -> None:
+    native = {"severity": 5791.1, "rules": [], "guardrails": {"capped": False, "n": None}}
+    assert json_native(native) is native  # parsed from inference's JSON: nothing to do
+    when = dt.datetime(2026, 12, 3, 9, 30, tzinfo=dt.UTC)
+    assert json_native({"at": when, "prior": Decimal("312.00")}) == {
+        "at": "2026-12-03T09:30:00+00:00", "prior": "312.00"}
+    with pytest.raises(ValueError, match="breakdown is not JSON"):
+        json_native({"bad": {1, 2}})
 
 
 @pytest.mark.parametrize(("change", "field"), [
