@@ -27,7 +27,7 @@ import orjson
 
 from quoteflow import metrics, tracing
 from quoteflow.ledger.outcomes import LedgerUnavailable
-from quoteflow.ledger.record import Reason
+from quoteflow.ledger.record import Reason, time_ordered_id
 from quoteflow.products.base import Product
 from quoteflow.router import renewal_step, tariff_step
 from quoteflow.router.failover import first_choice, second_attempt
@@ -148,7 +148,7 @@ class QuoteService:
 
     async def choose_color(self, q: Quote) -> Outcome | None:
         """The sticky assignment within the tariff, and who takes over if it fails."""
-        q.answer_id = uuid.uuid4().hex if self.product.answer_id_field else None
+        q.answer_id = time_ordered_id() if self.product.answer_id_field else None
         q.sticky = q.feats.get("sticky_key") or q.answer_id or uuid.uuid4().hex
         q.assigned = assign(q.sticky, q.split)
         can_take = tariff_step.usable(q, self.upstreams.serves, self.upstreams.usable)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+import uuid
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
 from quoteflow.ledger import LedgerSettings, canonical_json, request_key
+from quoteflow.ledger.record import time_ordered_id
 from tests.unit.ledger.records import REQUEST, T0, record
 
 
@@ -64,3 +67,16 @@ def test_settings_refuse_an_unknown_store_url() -> None:
     with pytest.raises(ValidationError, match="expected sqlite:///path or postgresql://"):
         LedgerSettings(url="mysql://db/quotes")
     assert LedgerSettings().url == "sqlite:///var/run/motor/ledger.sqlite3"
+
+
+def test_quote_ids_are_uuid7_in_uuid4s_shape_and_sort_by_time() -> None:
+    first = time_ordered_id()
+    time.sleep(0.002)
+    later = [time_ordered_id() for _ in range(1000)]
+    assert all(len(i) == 32 and i == i.lower() and int(i, 16) >= 0 for i in later)
+    assert {uuid.UUID(i).version for i in later} == {7}
+    assert {uuid.UUID(i).variant for i in later} == {uuid.RFC_4122}
+    assert all(first < i for i in later)  # a later millisecond sorts after
+    assert len(set(later)) == 1000
+    # the first 48 bits are the Unix time in milliseconds
+    assert abs(int(first[:12], 16) - time.time() * 1000) < 60_000
