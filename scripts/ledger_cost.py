@@ -5,11 +5,12 @@
 Runs each step of what the router does for the ledger on every priced quote, the same
 code, over ``--n`` quotes, and prints the CPU (user + system, every thread: process
 time) per quote of each: keying and hashing the request, the re-quote lookup (an index
-miss, as in the bench, on a ledger of ``--rows`` rows), building the record, encoding
-its row, the hand-over to the writer (group committer and thread crossing, no I/O), the
-insert (synchronous=OFF) and the fsync (synchronous=FULL minus OFF), at the commit batch
-size the bench reports at closed 64 (``--batch``). The profile under load
-(docs/performance.md) says where in the router these land; this says how much each is.
+miss, as in the bench, on a ledger of ``--rows`` rows), building the record, the answer
+from it, encoding its row, the hand-over to the writer (group committer and thread
+crossing, no I/O), the insert (synchronous=OFF) and the fsync (synchronous=FULL minus
+OFF), at the commit batch size the bench reports at closed 64 (``--batch``). The profile
+under load (docs/performance.md) says where in the router these land; this says how much
+each is.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from quoteflow import products
 from quoteflow.ledger.groupcommit import GroupCommitter
 from quoteflow.ledger.record import QuoteRecord, Reason
 from quoteflow.ledger.sqlite import SqliteStore, encode
-from quoteflow.router.ledgering import Pricing, QuoteLedger
+from quoteflow.router.ledgering import Pricing, QuoteLedger, public_answer
 
 BODY = {"driver_birth_date": "1985-04-12", "area": "C", "bonus_malus": 50,
         "vehicle_power": 6, "vehicle_brand": "B12", "vehicle_age": 3, "density": 1200,
@@ -124,6 +125,8 @@ async def main(a: argparse.Namespace) -> None:
     out["build the record"] = out["build the record (incl. keying)"] - out[
         "key the request (parse, canonical JSON, 2 sha256)"]
     del out["build the record (incl. keying)"]
+    out["the answer from the record"] = per_quote(
+        a.n, lambda i: public_answer(recs[i], "quote_id"))
     out["encode its row"] = per_quote(a.n, lambda i: encode(recs[i]))
     out["hand-over: group committer, no thread"] = await handover(recs[:a.n], a.batch, False)
     out["hand-over: group committer + writer thread"] = await handover(recs[:a.n], a.batch,
