@@ -26,6 +26,7 @@ from quoteflow.ledger.record import (
     Reason,
     canonical_json,
     json_default,
+    json_native,
     request_key,
     sha256_hex,
     utc,
@@ -134,27 +135,6 @@ def finite_floats(values: list[float]) -> list[float]:
     if not all(map(math.isfinite, out)):
         raise ValueError(f"features: not all finite ({out})")
     return out
-
-
-# what orjson would write as something else than it reads back: refused by the check
-_ONLY_JSON = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-              | orjson.OPT_PASSTHROUGH_SUBCLASS)
-
-
-def json_native(breakdown: dict[str, Any]) -> dict[str, Any]:
-    """As it will read back from the store: exact Decimals become their text. A breakdown
-    parsed from inference's JSON already is (checked by encoding it: a third of the round
-    trip); one the renewal rules gave Decimals is converted."""
-    try:
-        orjson.dumps(breakdown, option=_ONLY_JSON)
-        return breakdown
-    except TypeError:
-        pass
-    try:
-        native: dict[str, Any] = orjson.loads(orjson.dumps(breakdown, default=json_default))
-    except TypeError as e:
-        raise ValueError(f"breakdown is not JSON: {e}") from None
-    return native
 
 
 _SHA256 = re.compile(SHA256)

@@ -14,13 +14,12 @@ import orjson
 import pytest
 
 from quoteflow import products
-from quoteflow.ledger.record import QuoteRecord, Reason
+from quoteflow.ledger.record import QuoteRecord, Reason, json_native
 from quoteflow.ledger.sqlite import SqliteStore
 from quoteflow.products.motor import shaping
 from quoteflow.router.ledgering import (
     Pricing,
     QuoteLedger,
-    json_native,
     public_answer,
     recorded_quote,
 )
