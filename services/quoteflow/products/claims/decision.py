@@ -88,6 +88,20 @@ def decide(p: np.ndarray, cost: np.ndarray, weights: np.ndarray | None = None) -
     return np.asarray(np.argmin((p * w) @ cost, axis=1))
 
 
+def near_tie(p: np.ndarray, cost: np.ndarray, weights: np.ndarray, a: np.ndarray,
+             b: np.ndarray, eps: float) -> np.ndarray:
+    """Rows where decisions a and b are within what an error of eps per probability moves.
+
+    Such a row's decision may differ between float64 and float32 arithmetic: the two
+    weighted risks are equal to within rounding, and either decision costs the same.
+    """
+    wc = np.abs(np.asarray(weights)[:, None] * cost)  # |w_k C[k, d]|
+    risk = (p * np.asarray(weights)) @ cost
+    rows = np.arange(len(p))
+    gap = np.abs(risk[rows, a] - risk[rows, b])
+    return np.asarray(gap <= eps * (wc[:, a].sum(axis=0) + wc[:, b].sum(axis=0)))
+
+
 def expected_cost(p_true: np.ndarray, d: np.ndarray, cost: np.ndarray) -> float:
     """Mean over rows of the cost of decision d under the true class probabilities."""
     return float(np.mean(np.sum(p_true * cost[:, d].T, axis=1)))

@@ -111,6 +111,21 @@ def test_choose_weights_recovers_a_known_miscalibration() -> None:
     assert 1.4 < w[FRAUD] < 2.9
 
 
+def test_near_tie_is_only_a_difference_rounding_can_make() -> None:
+    # bisect between a claim the rule pays and one it sends for documents: at the tie,
+    # float32 and float64 may decide either way; a visible step away, only one way
+    cost, w = ClaimsConfig.load().cost_matrix(), np.array([1.0, 1.3, 0.8])
+    lo, hi = np.array([[0.9, 0.05, 0.05]]), np.array([[0.2, 0.05, 0.75]])
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if decision.decide(mid, cost, w)[0] == 0 else (lo, mid)
+    a, b = decision.decide(lo, cost, w), decision.decide(hi, cost, w)
+    assert a[0] != b[0]
+    assert decision.near_tie(lo, cost, w, a, b, 1e-5)[0]
+    away = lo + np.array([[0.01, 0.0, -0.01]])
+    assert not decision.near_tie(away, cost, w, a, b, 1e-5)[0]
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("currency: EUR\ncosts: {}\ntraining: {rows: 5000, validation_fraction: 0.2, "
      "test_fraction: 0.2}\n", "costs needs exactly missed_fraud"),
