@@ -33,6 +33,9 @@ def test_training_twice_gives_the_same_onnx_bytes(real_versions: list[ModelVersi
         meta_b = json.loads((again / "metadata.json").read_text())
         assert meta_b["onnx_sha256"] == meta_a["onnx_sha256"]
         assert meta_b["created_at"] != meta_a["created_at"]  # the time lives here only
+        # and the fits behind the bytes: the severity chosen, its parameters, the GLM
+        assert {k: v for k, v in meta_b.items() if k != "created_at"} == {
+            k: v for k, v in meta_a.items() if k != "created_at"}
         graph = onnx.load_from_string(first_bytes)
         assert graph.graph.name == f"quoteflow_{meta_a['model_type']}"
         assert str(mv.path.parent.parent).encode() not in first_bytes  # no paths inside
