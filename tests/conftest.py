@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.motor_registry import register_run
+
+if TYPE_CHECKING:
+    from quoteflow.products.motor.training.pipeline import TrainingResult
+
 
 @pytest.fixture(scope="session")
-def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def real_run() -> TrainingResult:
+    """Motor's one real training run of the session (freMTPLmini + Danish fire losses,
+    the default seed): what `quoteflow train` makes with no arguments. Registries of it
+    are written from this, never trained again (each training is about a minute)."""
+    from quoteflow.products.motor.training import pipeline
+
+    return pipeline.train(seed=pipeline.DEFAULT_SEED)
+
+
+@pytest.fixture(scope="session")
+def trained_registry(request: pytest.FixtureRequest,
+                     tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A registry holding model `motor` v1 (Poisson GLM) and v2 (gradient boosting).
 
     Trained for real, once per session. QUOTEFLOW_TEST_REGISTRY may point at an
@@ -18,11 +35,7 @@ def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     given = os.environ.get("QUOTEFLOW_TEST_REGISTRY")
     if given:
         return Path(given)
-    from quoteflow.products.motor.training.pipeline import train_and_register
-
-    root = tmp_path_factory.mktemp("registry")
-    train_and_register(root)
-    return root
+    return register_run(request.getfixturevalue("real_run"), tmp_path_factory.mktemp("registry"))
 
 
 @pytest.fixture(scope="session")

@@ -24,19 +24,20 @@ from quoteflow.control.rollout_state import FileState
 from quoteflow.local.stack import Stack
 from quoteflow.observability.prometheus import PrometheusProcess, start_prometheus
 from quoteflow.products.motor.requests import write_book
-from quoteflow.products.motor.training.pipeline import train_and_register
+from quoteflow.products.motor.training.pipeline import TrainingResult
 from quoteflow.registry import Registry
 from tests.drills.load import DrillLoad
 from tests.e2e.helpers import TOKEN, get_json, make_stack
+from tests.motor_registry import register_run
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """v1 GLM, v2 gradient boosting, v3 the GLM again (same data and seed: same prices)."""
+def registry(real_run: TrainingResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """v1 GLM, v2 gradient boosting, v3 the GLM again (same data and seed: same prices):
+    the session's training run registered twice (training again gives the same bytes:
+    tests/unit/products/motor/training/test_reproducible.py)."""
     root = tmp_path_factory.mktemp("rollout-registry")
-    train_and_register(root)
-    train_and_register(root)
-    return root
+    return register_run(real_run, register_run(real_run, root))
 
 
 @contextmanager

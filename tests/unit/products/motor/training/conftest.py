@@ -1,4 +1,4 @@
-"""One real training run per session (freMTPLmini + Danish fire losses), shared by tests."""
+"""The session's real motor training run (tests/conftest.py real_run), registered."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ import pytest
 
 from quoteflow.products.motor.training import pipeline
 from quoteflow.registry import ModelVersion, Registry
-
-
-@pytest.fixture(scope="session")
-def real_run() -> pipeline.TrainingResult:
-    return pipeline.train(seed=pipeline.DEFAULT_SEED)
 
 
 @pytest.fixture(scope="session")
