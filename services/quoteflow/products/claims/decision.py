@@ -82,10 +82,15 @@ class ClaimsConfig:
         ])
 
 
+def risk(p: np.ndarray, cost: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Weighted expected cost of each decision, per row: what the rule minimises."""
+    w = np.ones(p.shape[1]) if weights is None else np.asarray(weights)
+    return np.asarray((p * w) @ cost)
+
+
 def decide(p: np.ndarray, cost: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Decision index per row (ties go to the lower index, as ONNX ArgMin does)."""
-    w = np.ones(p.shape[1]) if weights is None else np.asarray(weights)
-    return np.asarray(np.argmin((p * w) @ cost, axis=1))
+    return np.asarray(np.argmin(risk(p, cost, weights), axis=1))
 
 
 def near_tie(p: np.ndarray, cost: np.ndarray, weights: np.ndarray, a: np.ndarray,
@@ -96,9 +101,8 @@ def near_tie(p: np.ndarray, cost: np.ndarray, weights: np.ndarray, a: np.ndarray
     weighted risks are equal to within rounding, and either decision costs the same.
     """
     wc = np.abs(np.asarray(weights)[:, None] * cost)  # |w_k C[k, d]|
-    risk = (p * np.asarray(weights)) @ cost
-    rows = np.arange(len(p))
-    gap = np.abs(risk[rows, a] - risk[rows, b])
+    r, rows = risk(p, cost, weights), np.arange(len(p))
+    gap = np.abs(r[rows, a] - r[rows, b])
     return np.asarray(gap <= eps * (wc[:, a].sum(axis=0) + wc[:, b].sum(axis=0)))
 
 
