@@ -26,7 +26,8 @@ def test_bench_runs_and_reports_every_case(trained_registry: Path, claims_regist
         [sys.executable, "-m", "quoteflow.cli", "bench", "--registry", str(registry),
          "--workdir", str(tmp_path), "--seconds", "1", "--warmup", "0.5", "--no-bentoml",
          "--only", "raw", "--only", "chain", "--only", "hop", "--only", "nginx",
-         "--only", "ledger", "--only", "triage", "--postgres", pg_server.create_database()],
+         "--only", "ledger", "--only", "triage", "--pairs", "2",
+         "--postgres", pg_server.create_database()],
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     print(done.stdout)
@@ -36,7 +37,8 @@ def test_bench_runs_and_reports_every_case(trained_registry: Path, claims_regist
     sections = {r["section"] for r in rows}
     assert sections == {"onnxruntime batch=1 in process", "inference hop alone",
                         "full chain (router->preprocess->inference)",
-                        "nginx split_clients -> inference", "full chain, ledger off",
+                        "nginx split_clients -> inference", "full chain, ledger on SQLite",
+                        "full chain, ledger off",
                         "full chain, ledger on PostgreSQL",
                         "claim triage chain (router->preprocess->inference)"}
     for r in rows:
@@ -63,10 +65,17 @@ def test_bench_runs_and_reports_every_case(trained_registry: Path, claims_regist
     [half] = [r for r in rows if r["section"] == sections_chain
               and r["load"].endswith("(half max)")]
     assert half["load"] == f"open {int(closed / 2)}/s (half max)"
-    # the ledger-off chain at the same offered half-max rate: the p99s compare
-    [half_off] = [r for r in rows if r["section"] == "full chain, ledger off"
-                  and r["load"].endswith("(half max)")]
-    assert half_off["load"] == half["load"]
+    # the ledger section: its three stacks in turns, two rounds; each row is the median
+    # of its slices, kept in round order; the half-max load is the same for all three
+    ledger = [r for r in rows if r["section"] in ("full chain, ledger on SQLite",
+                                                  "full chain, ledger off",
+                                                  "full chain, ledger on PostgreSQL")]
+    assert len(ledger) == 6 and all(len(r["rounds"]) == 2 for r in ledger)
+    assert all(s["section"] == r["section"] and s["load"] == r["load"]
+               for r in ledger for s in r["rounds"])
+    assert {r["load"] for r in ledger if r["load"] != "closed 64"} == {
+        next(r["load"] for r in ledger if r["load"].endswith("(half max)"))}
+    assert done.stdout.count("[median of 2 slices]") == 6
     # and at 1.5x it (overload): its 503s (shed) are counted, never judged here
     [over] = [r for r in rows if r["section"] == sections_chain
               and r["load"].endswith("(1.5x max)")]
@@ -91,6 +100,12 @@ def test_bench_runs_and_reports_every_case(trained_registry: Path, claims_regist
         assert goals[name]["value"] > 0, goals[name]
         assert goals[name]["met"] in (True, False)
         assert f"- {name}: " in done.stdout
+    for name in ("ledger on / ledger off, quotes/s",
+                 "ledger on PostgreSQL / ledger off, quotes/s",
+                 "router CPU per quote, ledger on / ledger off",
+                 "p99 at half the chain's max, ledger on / ledger off"):
+        assert len(goals[name]["rounds"]) == 2, goals[name]  # one ratio a round
+        assert "median of 2 rounds, range " in goals[name]["how"]
     # BentoML was not run: its ratio is not measured, and said so
     assert goals["full chain / BentoML one hop"]["met"] is None
     assert "full chain / BentoML one hop: n/a (goal >= 6) not measured" in done.stdout

@@ -3,10 +3,12 @@ so a wrong pairing (a row of another section, the load generator counted) shows.
 
 from __future__ import annotations
 
+from quoteflow.bench.ledger_rows import median_row
 from quoteflow.bench.results import (
     BENTO,
     CHAIN,
     CHAIN_NO_LEDGER,
+    CHAIN_SQLITE,
     HOP,
     NGINX,
     NO_EXPLANATION,
@@ -121,19 +123,58 @@ def test_the_explanation_is_priced_against_the_whole_chain() -> None:
     assert missing["explanation CPU / whole chain CPU per quote"]["met"] is None
 
 
-def test_the_ledgers_cost_is_judged_against_the_same_chain_without_it() -> None:
+def _slices(section: str, load: str, rates: list[float], cpus: list[float],
+            p99s: list[float], errors: list[int]) -> list[Row]:
+    return [Row(section, load, rate, 1.0, p99, err, 100, {"router": cpu, "loadgen": 5.0})
+            for rate, cpu, p99, err in zip(rates, cpus, p99s, errors, strict=True)]
+
+
+def _paired_rows() -> list[Row]:
+    half = half_max_load(1400)
+    return [*(r for r in _rows() if r.section != CHAIN_NO_LEDGER),
+            median_row(_slices(CHAIN_SQLITE, "closed 64", [3000, 2000, 3600], [300, 400, 270],
+                               [40, 50, 45], [0, 10, 0])),
+            median_row(_slices(CHAIN_NO_LEDGER, "closed 64", [4000, 2500, 4000],
+                               [90, 200, 100], [30, 30, 30], [0, 0, 0])),
+            median_row(_slices(CHAIN_SQLITE, half, [1400] * 3, [1, 1, 1], [9.5, 30, 8],
+                               [0, 0, 0])),
+            median_row(_slices(CHAIN_NO_LEDGER, half, [1400] * 3, [1, 1, 1], [4, 5, 2],
+                               [0, 0, 0]))]
+
+
+def test_a_row_of_slices_holds_their_medians_and_keeps_them() -> None:
+    rows = _paired_rows()
+    on = rows[-4]
+    assert on.rate == 3000 and on.p99_ms == 45 and on.cpu_us == {"router": 300,
+                                                                 "loadgen": 5.0}
+    assert on.errors == 10 and on.requests == 300  # counts are summed, never a median
+    assert [s.rate for s in on.rounds] == [3000, 2000, 3600]  # in round order
+    assert "[median of 3 slices]" in table(rows).splitlines()[-4]
+
+
+def test_the_ledgers_cost_is_judged_round_by_round_against_the_chain_without_it() -> None:
     """Issue 29: quotes/s and router CPU at closed 64, and the p99 of the same offered
-    half-max load, each ledger on over ledger off."""
-    off_half = Row(CHAIN_NO_LEDGER, half_max_load(1500), 1500, 1, 4.0, 0, 100, {"router": 1.0})
-    g = {x["goal"]: x for x in goals([*_rows(), off_half])}
-    assert g["ledger on / ledger off, quotes/s"]["value"] == 3000 / 4000
-    assert g["ledger on / ledger off, quotes/s"]["limit"] == 0.85
-    assert g["ledger on / ledger off, quotes/s"]["met"] is False
+    half-max load, each ledger on over ledger off within a round; the median round is
+    judged (the medians of each stack's slices would pair different minutes)."""
+    g = {x["goal"]: x for x in goals(_paired_rows())}
+    q = g["ledger on / ledger off, quotes/s"]
+    # 200s a second: the second round's 10% of 503s are no quotes (1,800 / 2,500)
+    assert q["rounds"] == [3000 / 4000, 1800 / 2500, 3600 / 4000]
+    assert q["value"] == 0.75 and q["limit"] == 0.85 and q["met"] is False
+    assert "median of 3 rounds, range 0.72-0.90, met in 1 of 3" in q["how"]
     cpu = g["router CPU per quote, ledger on / ledger off"]
-    assert cpu["value"] == 300 / 90 and cpu["op"] == "<=" and cpu["met"] is False
+    assert cpu["value"] == 270 / 100 and cpu["op"] == "<=" and cpu["met"] is False
     p99 = g["p99 at half the chain's max, ledger on / ledger off"]
-    assert p99["value"] == 9.5 / 4.0 and p99["limit"] == 2 and p99["met"] is False
-    assert p99["how"] == "open 1500/s (half max), both rows"
-    # without the ledger-off half-max row (an older run) it is not measured, and said so
-    assert {x["goal"]: x for x in goals(_rows())}[
-        "p99 at half the chain's max, ledger on / ledger off"]["met"] is None
+    assert p99["value"] == 8 / 2 and p99["limit"] == 2 and p99["met"] is False
+    assert p99["how"].startswith("open 1400/s (half max); median of 3 rounds")
+    assert g["ledger on PostgreSQL / ledger off, quotes/s"]["met"] is None  # no such rows
+
+
+def test_two_plain_rows_give_one_ratio() -> None:
+    rows = [Row(CHAIN_SQLITE, "closed 64", 900, 1, 2, 0, 10, {"router": 200.0}),
+            Row(CHAIN_NO_LEDGER, "closed 64", 1000, 1, 2, 0, 10, {"router": 100.0})]
+    g = {x["goal"]: x for x in goals(rows)}
+    assert g["ledger on / ledger off, quotes/s"]["value"] == 0.9
+    assert g["ledger on / ledger off, quotes/s"]["met"] is True
+    assert "median" not in g["ledger on / ledger off, quotes/s"]["how"]
+    assert g["router CPU per quote, ledger on / ledger off"]["value"] == 2.0
