@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeAlias, TypeVar
 
@@ -22,6 +22,7 @@ import orjson
 from asyncpg.pool import PoolConnectionProxy
 
 from quoteflow.ledger import metrics, schema
+from quoteflow.ledger.batchedlookup import BatchedLookup
 from quoteflow.ledger.outcomes import BindOutcome, LedgerConflict, LedgerUnavailable, StatRow
 from quoteflow.ledger.record import QuoteRecord, Reason, json_default, utc
 from quoteflow.ledger.store import (
@@ -38,6 +39,13 @@ Pooled: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 _INSERT = (f"INSERT INTO quotes ({schema.SELECT_COLUMNS}) VALUES "
            f"({', '.join(f'${i + 1}' for i in range(len(schema.COLUMNS)))})")
 _SELECT = f"SELECT {schema.SELECT_COLUMNS} FROM quotes"
+# re-quote lookups, batched (BatchedLookup): per key, the one-key read's index scan
+_REQUOTES = (
+    f"SELECT k.i AS lookup_index, q.* FROM unnest($1::text[], $2::text[], "
+    f"$3::timestamptz[]) WITH ORDINALITY AS k(c, r, n, i) CROSS JOIN LATERAL ("
+    f"{_SELECT} WHERE customer_key = k.c AND request_key = k.r AND valid_until >= k.n "
+    f"ORDER BY quoted_at DESC LIMIT 1) q")
+RequoteKey: TypeAlias = tuple[str, str, dt.datetime]  # customer, request key, instant
 _SESSION = {"synchronous_commit": "on", "application_name": "quoteflow-ledger"}
 _MIGRATION_LOCK = 0x71F10E  # pg_advisory_xact_lock key: one replica migrates at a time
 # what a lost or refused connection raises (the store is down, not the query wrong)
@@ -55,7 +63,7 @@ def encode(r: QuoteRecord) -> tuple[Any, ...]:
             r.bound_at, r.trace_id)
 
 
-def decode(row: asyncpg.Record) -> QuoteRecord:
+def decode(row: asyncpg.Record | Mapping[str, Any]) -> QuoteRecord:
     v = dict(row.items())
     v["reason"] = Reason.model_validate_json(v["reason"])
     v["breakdown"] = orjson.loads(v["breakdown"])
@@ -99,6 +107,8 @@ class PostgresStore(GroupCommitMixin):
         self._pool: asyncpg.Pool | None = None
         self._w: asyncpg.Connection | None = None
         self._last_failure = (0.0, "")  # (monotonic time, error) of the last connect
+        self._requotes: BatchedLookup[RequoteKey, QuoteRecord | None] = BatchedLookup(
+            self._find_requotes)
 
     # --- lifecycle ------------------------------------------------------------------
     async def open(self) -> None:
@@ -127,6 +137,7 @@ class PostgresStore(GroupCommitMixin):
 
     async def close(self) -> None:
         await self._stop_writer()
+        await self._requotes.close()
         if self._pool is not None:
             await self._pool.close()
         if self._w is not None:
@@ -194,10 +205,14 @@ class PostgresStore(GroupCommitMixin):
                     except _GONE:
                         if attempt == 2:
                             raise
+        except TimeoutError as e:  # the driver's own timeouts say nothing either
+            metrics.ERRORS.labels(self.kind, "read").inc()
+            raise LedgerUnavailable(f"ledger PostgreSQL did not answer within {timeout} s"
+                                    ) from e
         except _GONE as e:
             metrics.ERRORS.labels(self.kind, "read").inc()
             raise LedgerUnavailable(f"ledger PostgreSQL unavailable: "
-                                    f"{e or type(e).__name__}") from e
+                                    f"{str(e) or type(e).__name__}") from e
         raise AssertionError("unreachable")
 
     async def bind(self, quote_id: str, now: dt.datetime) -> BindOutcome:
@@ -232,9 +247,24 @@ class PostgresStore(GroupCommitMixin):
 
     async def find_requote(self, customer_key: str, request_key: str,
                            now: dt.datetime) -> QuoteRecord | None:
-        return await self._one(
-            _SELECT + " WHERE customer_key = $1 AND request_key = $2 AND valid_until >= $3 "
-            "ORDER BY quoted_at DESC LIMIT 1", customer_key, request_key, utc(now))
+        try:
+            async with asyncio.timeout(self.timeout):  # in the queue or in the query
+                return await self._requotes.get((customer_key, request_key, utc(now)))
+        except TimeoutError:
+            metrics.ERRORS.labels(self.kind, "read").inc()
+            raise LedgerUnavailable(f"ledger PostgreSQL did not answer within {self.timeout} "
+                                    "s") from None
+
+    async def _find_requotes(self, keys: list[RequoteKey]) -> list[QuoteRecord | None]:
+        """Each key's newest quote still valid at its own instant: one query for all."""
+        found: list[QuoteRecord | None] = [None] * len(keys)
+        customers, requests, instants = (list(col) for col in zip(*keys, strict=True))
+        rows = await self._pooled(lambda c: c.fetch(_REQUOTES, customers, requests,
+                                                    instants), self.timeout)
+        for row in rows:
+            v = dict(row.items())
+            found[v.pop("lookup_index") - 1] = decode(v)
+        return found
 
     async def export(self, since: dt.datetime,
                      until: dt.datetime) -> AsyncIterator[QuoteRecord]:

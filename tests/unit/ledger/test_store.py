@@ -104,6 +104,32 @@ def test_requote_inside_validity_returns_the_newest_record(ledger_url: str) -> N
     run(main())
 
 
+def test_concurrent_requote_lookups_each_get_their_own_answer(ledger_url: str) -> None:
+    """Many quotes look up at once (PostgreSQL answers them in one query): each gets the
+    newest quote of its own customer and request, valid at its own instant, or None."""
+    recs = [record(i, validity=DAY, customer_key=f"cust-{i % 3}") for i in range(6)]
+    later = record(10, quoted_at=T0 + dt.timedelta(hours=1), validity=DAY,
+                   customer_key="cust-0", request_key=recs[0].request_key)
+    # the newest quote valid at the instant: recs[0]'s request has a later quote
+    asks = [(f"cust-{i % 3}", r.request_key, T0, r if i else later)
+            for i, r in enumerate(recs)] + [
+        ("cust-0", recs[0].request_key, T0 + dt.timedelta(hours=2), later),
+        ("cust-0", recs[0].request_key, later.valid_until + US, None),
+        ("cust-1", recs[0].request_key, T0, None),  # another customer's request
+        ("cust-1", "0" * 64, T0, None)] * 3
+
+    async def main() -> None:
+        async with opened(ledger_url) as store:
+            for r in (*recs, later):
+                await store.record(r)
+            found = await asyncio.gather(*(store.find_requote(c, k, at)
+                                           for c, k, at, _ in asks))
+            assert found == [want for *_, want in asks]
+            if isinstance(store, pg_backend.PostgresStore):  # fewer queries than lookups
+                assert store._requotes.batches < len(asks)
+    run(main())
+
+
 def test_bind_is_idempotent(ledger_url: str) -> None:
     rec = record(1)
 
