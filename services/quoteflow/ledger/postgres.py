@@ -107,8 +107,9 @@ class PostgresStore(GroupCommitMixin):
         self._pool: asyncpg.Pool | None = None
         self._w: asyncpg.Connection | None = None
         self._last_failure = (0.0, "")  # (monotonic time, error) of the last connect
+        # one pooled connection kept for the other reads (GET, bind, export)
         self._requotes: BatchedLookup[RequoteKey, QuoteRecord | None] = BatchedLookup(
-            self._find_requotes)
+            self._find_requotes, in_flight=max(1, pool_size - 1))
 
     # --- lifecycle ------------------------------------------------------------------
     async def open(self) -> None:

@@ -33,9 +33,10 @@ def test_concurrent_callers_share_one_lookup_and_get_their_own_value() -> None:
         lookup = BatchedLookup(sq)
         assert await asyncio.gather(*(lookup.get(k) for k in range(20))) == [
             k * k for k in range(20)]
-        assert sq.batches == [list(range(20))]
+        # the first is looked up at once; the others came while it ran
+        assert sq.batches == [[0], list(range(1, 20))]
         assert await lookup.get(7) == 49  # later, alone: a batch of its own
-        assert sq.batches[-1] == [7] and lookup.batches == 2
+        assert sq.batches[-1] == [7] and lookup.batches == 3
     asyncio.run(main())
 
 
@@ -52,6 +53,21 @@ def test_callers_who_came_during_a_lookup_are_the_next_batch_and_batch_max_caps_
         assert await first == 1
         assert [await f for f in rest] == [4, 9, 16, 25, 36]
         assert sq.batches == [[1], [2, 3, 4], [5, 6]]
+    asyncio.run(main())
+
+
+def test_up_to_in_flight_lookups_run_at_once() -> None:
+    async def main() -> None:
+        sq = Squares()
+        sq.gate.clear()
+        lookup = BatchedLookup(sq, in_flight=2)
+        waiting = [asyncio.ensure_future(lookup.get(k)) for k in range(1, 5)]
+        for _ in range(3):  # the gets, then the lookups they started
+            await asyncio.sleep(0)
+        assert sq.batches == [[1], [2]]  # two running; 3 and 4 wait for one of them
+        sq.gate.set()
+        assert [await f for f in waiting] == [1, 4, 9, 16]
+        assert sq.batches == [[1], [2], [3, 4]]
     asyncio.run(main())
 
 
