@@ -26,7 +26,7 @@ def test_bench_runs_and_reports_every_case(trained_registry: Path, claims_regist
         [sys.executable, "-m", "quoteflow.cli", "bench", "--registry", str(registry),
          "--workdir", str(tmp_path), "--seconds", "1", "--warmup", "0.5", "--no-bentoml",
          "--only", "raw", "--only", "chain", "--only", "hop", "--only", "nginx",
-         "--only", "ledger", "--only", "triage", "--pairs", "2",
+         "--only", "ledger", "--only", "triage", "--rounds", "2",
          "--postgres", pg_server.create_database()],
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

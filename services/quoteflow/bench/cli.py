@@ -41,19 +41,19 @@ from quoteflow.bench.runner import SECTIONS, Bench, Options
               help="run only these sections (repeatable): A/B runs of one change")
 @click.option("--postgres", "postgres_url", envvar="QUOTEFLOW_BENCH_POSTGRES",
               help="an empty PostgreSQL database (postgresql://...) for the ledger rows")
-@click.option("--pairs", type=click.IntRange(min=1), default=5, show_default=True,
-              help="rounds of the ledger section: its stacks (on, off) driven in turns, "
-                   "each ratio taken within a round")
+@click.option("--rounds", type=click.IntRange(min=1), default=5, show_default=True,
+              help="rounds of the ledger section: its stacks (on, off, PostgreSQL) driven "
+                   "in turns, each ratio taken within a round")
 def bench(registry: Path, blue: str, green: str, workdir: Path, seconds: float, warmup: float,
           quick: bool, pin: str, no_bentoml: bool, only: tuple[str, ...],
-          postgres_url: str | None, pairs: int) -> None:
+          postgres_url: str | None, rounds: int) -> None:
     """Benchmark the quote path against its anchors; print one table, save JSON."""
     if quick:
         seconds, warmup = 3.0, 1.0
     workdir = workdir.resolve()
     opts = Options(registry=registry.resolve(), workdir=workdir, blue=blue, green=green,
                    seconds=seconds, warmup=warmup, pin=pin or None, bentoml=not no_bentoml,
-                   only=only, postgres_url=postgres_url, pairs=pairs,
+                   only=only, postgres_url=postgres_url, rounds=rounds,
                    log=lambda m: click.echo(m, err=True))
     meta: dict[str, Any] = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "machine": machine(), "seconds": seconds, "warmup": warmup,

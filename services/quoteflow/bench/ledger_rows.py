@@ -41,13 +41,13 @@ def measure(bench: Bench) -> None:
     with contextlib.ExitStack() as up:
         stacks = [(section, up.enter_context(bench.stack(ledger)))
                   for section, ledger in targets]
-        o.log(f"ledger on / off: {len(stacks)} stacks up together, {o.pairs} rounds ...")
+        o.log(f"ledger on / off: {len(stacks)} stacks up together, {o.rounds} rounds ...")
         closed = partial(_closed, bench, o.conns[-1])
-        rows = in_turns(bench, stacks, closed, o.pairs)
+        rows = in_turns(bench, stacks, closed, o.rounds)
         # half the ledger-on chain's median closed-loop rate of 200s: the same offered rate
         # for every stack, so their p99s compare
         rate = max(int((served_rate(rows[0]) or 0) / 2), 1)
-        in_turns(bench, stacks, partial(_open, bench, rate), o.pairs)
+        in_turns(bench, stacks, partial(_open, bench, rate), o.rounds)
     if not o.postgres_url:
         bench.add(Row(CHAIN_PG, f"closed {o.conns[-1]}",
                       note="not measured: give --postgres URL"))

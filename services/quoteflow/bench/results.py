@@ -213,14 +213,14 @@ def ledger_goals(rows: list[Row]) -> list[dict[str, Any]]:
     ]
     out = []
     for name, ratios, limit, op, how in specs:
+        def meets(x: float, limit: float = limit, op: str = op) -> bool:
+            return x >= limit if op == ">=" else x <= limit
         v = statistics.median(ratios) if ratios else None
-        ok = [x >= limit if op == ">=" else x <= limit for x in ratios]
         if len(ratios) > 1:
             how += (f"; median of {len(ratios)} rounds, range {min(ratios):.2f}-"
-                    f"{max(ratios):.2f}, met in {sum(ok)} of {len(ratios)}")
+                    f"{max(ratios):.2f}, met in {sum(map(meets, ratios))} of {len(ratios)}")
         out.append({"goal": name, "value": v, "limit": limit, "op": op, "how": how,
-                    "rounds": ratios,
-                    "met": None if v is None else (v >= limit if op == ">=" else v <= limit)})
+                    "rounds": ratios, "met": None if v is None else meets(v)})
     return out
 
 

@@ -59,7 +59,7 @@ class Options:
     only: tuple[str, ...] = ()
     # a PostgreSQL database for the ledger-on-PostgreSQL rows (none: not measured)
     postgres_url: str | None = None
-    pairs: int = 5  # rounds of the ledger section's alternating slices
+    rounds: int = 5  # rounds of the ledger section's alternating slices
     log: Callable[[str], None] = print
 
 

@@ -4,7 +4,7 @@ A store reached over the network (PostgreSQL) pays a round trip, a pooled connec
 the driver's per-query work for every lookup. Every quote asks whether its customer has
 the same quote already (the re-quote read), so at 64 quotes in flight that was 64 reads
 queueing for a pool of 4 connections, and each quote's 100 ms read budget ran out in the
-queue (5-20% of quotes refused at closed 64 in `quoteflow bench`, issue 29). Here a
+queue (5-10% of quotes refused at closed 64 in `quoteflow bench`, issue 29). Here a
 few lookups run at once, and the keys that come while they run go together into the
 next: a burst costs a few queries, and one slow query holds up only its own batch.
 """
