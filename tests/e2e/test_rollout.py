@@ -86,7 +86,10 @@ def rollout(st: Stack, prom: PrometheusProcess, registry: Path, *args: str,
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-FAST = ["--interval", "4s", "--min-requests", "40"]
+# A 2 s budget: on this shared machine one host stall inside a 4 s step put Green's p99
+# at 406-428 ms after steps at 9-14 ms (two CI runs, two tests). The 200 ms budget gate
+# is tests/unit/control's; Blue's margin, which a stall hits on both colors, still holds.
+FAST = ["--interval", "4s", "--min-requests", "40", "--latency-budget", "2"]
 
 
 def policy(st: Stack) -> dict[str, Any]:
@@ -106,12 +109,7 @@ def test_healthy_green_walks_every_step_and_is_promoted(registry: Path, tmp_path
         assert "quoteflow dislocation --from motor:1 --to motor:3" in refused.stderr
         assert policy(st)["green_weight"] == 0
         assert FileState(st.config.workdir / "rollout.json").load() is None
-        # A host stall inside a 4 s step is this shared machine, not Green: one CI run
-        # rolled back at 100% on "Green p99 428.0 ms over the 200 ms budget", after p99s
-        # of 9-14 ms. The budget gate is the unit tests' (tests/unit/control); Blue's
-        # margin, which a stall hits on both colors alike, stays (the slow-green test).
-        result = rollout(st, prom, registry, "start", "--steps", "20,50,100", *FAST,
-                         "--latency-budget", "2")
+        result = rollout(st, prom, registry, "start", "--steps", "20,50,100", *FAST)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for label in ("shadow (no live traffic)", "step 20%", "step 50%", "step 100%"):
