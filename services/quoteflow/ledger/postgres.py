@@ -207,9 +207,7 @@ class PostgresStore(GroupCommitMixin):
                         if attempt == 2:
                             raise
         except TimeoutError as e:  # the driver's own timeouts say nothing either
-            metrics.ERRORS.labels(self.kind, "read").inc()
-            raise LedgerUnavailable(f"ledger PostgreSQL did not answer within {timeout} s"
-                                    ) from e
+            raise self._no_answer(timeout) from e
         except _GONE as e:
             metrics.ERRORS.labels(self.kind, "read").inc()
             raise LedgerUnavailable(f"ledger PostgreSQL unavailable: "
@@ -252,9 +250,12 @@ class PostgresStore(GroupCommitMixin):
             async with asyncio.timeout(self.timeout):  # in the queue or in the query
                 return await self._requotes.get((customer_key, request_key, utc(now)))
         except TimeoutError:
-            metrics.ERRORS.labels(self.kind, "read").inc()
-            raise LedgerUnavailable(f"ledger PostgreSQL did not answer within {self.timeout} "
-                                    "s") from None
+            raise self._no_answer(self.timeout) from None
+
+    def _no_answer(self, timeout: float | None) -> LedgerUnavailable:
+        """A read past its budget: counted, and said in so many words."""
+        metrics.ERRORS.labels(self.kind, "read").inc()
+        return LedgerUnavailable(f"ledger PostgreSQL did not answer within {timeout} s")
 
     async def _find_requotes(self, keys: list[RequoteKey]) -> list[QuoteRecord | None]:
         """Each key's newest quote still valid at its own instant: one query for all."""
