@@ -243,7 +243,7 @@ def test_slow_clients_do_not_starve_quotes(stack: Stack) -> None:
     assert grown < 32, grown
 
 
-SCHEMATHESIS_EXAMPLES = 600  # per operation: ~3,000 cases over the three services
+SCHEMATHESIS_EXAMPLES = 300  # per operation: 5,048 cases, 139 s (600: 9,200 cases, 290 s)
 # a fixed seed makes a failure reproducible (`schemathesis run ... --seed`); set
 # QUOTEFLOW_FUZZ_SEED to explore other cases
 FUZZ_SEED = os.environ.get("QUOTEFLOW_FUZZ_SEED", "20261123")
