@@ -27,7 +27,7 @@ from quoteflow.products.motor.requests import write_book
 from quoteflow.products.motor.training.pipeline import TrainingResult
 from quoteflow.registry import Registry
 from tests.drills.load import DrillLoad
-from tests.e2e.helpers import TOKEN, get_json, make_stack
+from tests.e2e.helpers import FAST, TOKEN, get_json, make_stack
 from tests.motor_registry import register_run
 
 
@@ -84,12 +84,6 @@ def rollout(st: Stack, prom: PrometheusProcess, registry: Path, *args: str,
            "--actor", "sre-test", *outcomes]
     env = {**os.environ, "QUOTEFLOW_CLI_ADMIN_TOKEN": TOKEN}
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-# A 2 s budget: on this shared machine one host stall inside a 4 s step put Green's p99
-# at 406-428 ms after steps at 9-14 ms (two CI runs, two tests). The 200 ms budget gate
-# is tests/unit/control's; Blue's margin, which a stall hits on both colors, still holds.
-FAST = ["--interval", "4s", "--min-requests", "40", "--latency-budget", "2"]
 
 
 def policy(st: Stack) -> dict[str, Any]:

@@ -26,14 +26,10 @@ from quoteflow.products.claims import generator, training
 from quoteflow.registry import Registry
 from tests.drills.load import DrillLoad
 from tests.e2e.desk_helpers import DeskProcess
-from tests.e2e.helpers import TOKEN, get_json, make_stack
+from tests.e2e.helpers import FAST, TOKEN, get_json, make_stack
 
 TRIAGE = "/v1/claims/triage"
 CLAIMS = generator.generate(5000, seed=2026).requests(range(5000))
-# A 2 s budget: on this shared machine one host stall inside a 4 s step put Green's p99
-# at 406-428 ms after steps at 9-14 ms (two CI runs, two tests). The 200 ms budget gate
-# is tests/unit/control's; Blue's margin, which a stall hits on both colors, still holds.
-FAST = ["--interval", "4s", "--min-requests", "40", "--latency-budget", "2"]
 
 
 @pytest.fixture(scope="module")

@@ -122,6 +122,10 @@ def served_rate(row: Row) -> float | None:
         else None
 
 
+def meets(value: float, limit: float, op: str) -> bool:  # op: ">=" or "<="
+    return value >= limit if op == ">=" else value <= limit
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a and b else None
 
@@ -133,9 +137,9 @@ def goals(rows: list[Row]) -> list[dict[str, Any]]:
 
     def add(name: str, value: float | None, limit: float, higher_is_better: bool,
             how: str) -> dict[str, Any]:
-        met = None if value is None else (value >= limit if higher_is_better else value <= limit)
-        out.append({"goal": name, "value": value, "limit": limit, "met": met,
-                    "op": ">=" if higher_is_better else "<=", "how": how})
+        op = ">=" if higher_is_better else "<="
+        out.append({"goal": name, "value": value, "limit": limit, "op": op, "how": how,
+                    "met": None if value is None else meets(value, limit, op)})
         return out[-1]
 
     best = best_closed(rows, CHAIN)
@@ -213,14 +217,12 @@ def ledger_goals(rows: list[Row]) -> list[dict[str, Any]]:
     ]
     out = []
     for name, ratios, limit, op, how in specs:
-        def meets(x: float, limit: float = limit, op: str = op) -> bool:
-            return x >= limit if op == ">=" else x <= limit
         v = statistics.median(ratios) if ratios else None
-        if len(ratios) > 1:
-            how += (f"; median of {len(ratios)} rounds, range {min(ratios):.2f}-"
-                    f"{max(ratios):.2f}, met in {sum(map(meets, ratios))} of {len(ratios)}")
+        if (n := len(ratios)) > 1:
+            how += (f"; median of {n} rounds, range {min(ratios):.2f}-{max(ratios):.2f}, met in "
+                    f"{sum(meets(x, limit, op) for x in ratios)} of {n}")
         out.append({"goal": name, "value": v, "limit": limit, "op": op, "how": how,
-                    "rounds": ratios, "met": None if v is None else meets(v)})
+                    "rounds": ratios, "met": None if v is None else meets(v, limit, op)})
     return out
 
 
